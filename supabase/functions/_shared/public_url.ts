@@ -1,0 +1,37 @@
+/**
+ * Rebuilds a function's request with its public URL. Supabase strips `/functions/v1` before a
+ * function sees the request (`/session`, on an internal host), while Auth.js builds every URL
+ * it emits (OAuth `redirect_uri`, email links, redirects) from `request.url` and `basePath`.
+ *
+ * @example
+ * ```ts
+ * const pub = toPublicUrl(new URL("http://kong:8000/session?x=1"), new URL("https://abc.supabase.co/functions/v1"));
+ * pub.href; // "https://abc.supabase.co/functions/v1/session?x=1"
+ * ```
+ */
+export function toPublicUrl(internal: URL, publicUrl: URL): URL {
+  const base = publicUrl.pathname.replace(/\/+$/, "");
+  // A request may already carry the base path (a proxy that does not strip it).
+  const path = base && (internal.pathname === base || internal.pathname.startsWith(`${base}/`))
+    ? internal.pathname
+    : `${base}${internal.pathname}`;
+  const url = new URL(publicUrl.origin);
+  url.pathname = path;
+  url.search = internal.search;
+  return url;
+}
+
+/**
+ * The path segments after the base path: `["callback", "email"]` for
+ * `/functions/v1/callback/email`.
+ */
+export function actionSegments(url: URL, basePath: string): string[] {
+  const rest = url.pathname.slice(basePath.length);
+  return rest.split("/").filter((s) => s !== "").map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
+}

@@ -1,0 +1,273 @@
+/**
+ * The `sql` store driver: `npm:postgres` straight to the `next_auth` schema. Every Adapter
+ * call is one statement (one round trip); single-use tokens are consumed with
+ * `DELETE ... RETURNING`, so two concurrent uses cannot both succeed.
+ *
+ * @example
+ * ```ts
+ * const store = createSqlStore({ url: Deno.env.get("SUPABASE_DB_URL")! });
+ * const found = await store.getSessionAndUser(sessionToken);
+ * ```
+ */
+import postgres from "postgres";
+import type {
+  AdapterAccount,
+  AdapterAuthenticator,
+  AdapterSession,
+  AdapterUser,
+  VerificationToken,
+} from "@auth/core/adapters";
+import type { Store } from "./mod.ts";
+
+export interface SqlStoreOptions {
+  url: string;
+  /** Set false behind a transaction pooler, which cannot keep prepared statements. */
+  prepare?: boolean;
+  /** Connections in the pool; an Edge isolate serves few requests at once. */
+  max?: number;
+}
+
+type Row = Record<string, unknown>;
+
+const USER_COLUMNS = ["name", "email", "emailVerified", "image"] as const;
+const ACCOUNT_COLUMNS = [
+  "userId",
+  "type",
+  "provider",
+  "providerAccountId",
+  "refresh_token",
+  "access_token",
+  "expires_at",
+  "token_type",
+  "scope",
+  "id_token",
+  "session_state",
+  "oauth_token_secret",
+  "oauth_token",
+] as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids are uuid columns: anything else cannot match a row, and must not reach Postgres as one. */
+const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);
+
+/** Account and authenticator rows leave out what is unset, as Auth.js's optional fields do. */
+function compact<T>(row: Row): T {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) if (value !== null) out[key] = value;
+  return out as T;
+}
+
+function pick(source: object, columns: readonly string[]): Row {
+  const out: Row = {};
+  for (const column of columns) {
+    const value = (source as Row)[column];
+    if (value !== undefined) out[column] = value;
+  }
+  return out;
+}
+
+export function createSqlStore(options: SqlStoreOptions): Store {
+  const sql = postgres(options.url, {
+    max: options.max ?? 3,
+    prepare: options.prepare ?? true,
+    idle_timeout: 20,
+    connect_timeout: 5,
+    onnotice: () => {},
+    connection: { application_name: "authjs-supabase-edge" },
+    // bigint columns (expires_at, counter) hold values well inside Number's range.
+    types: {
+      int8: {
+        to: 20,
+        from: [20],
+        serialize: (value: number) => String(value),
+        parse: (value: string) => Number(value),
+      },
+    },
+  });
+
+  const one = <T>(rows: readonly Row[]): T | null => (rows[0] as T | undefined) ?? null;
+
+  return {
+    async createUser(user) {
+      const values = pick(user, USER_COLUMNS);
+      if (isUuid(user.id)) values.id = user.id;
+      values.emailVerified ??= null;
+      const rows = await sql`
+        insert into next_auth.users ${sql(values)}
+        returning id, name, email, "emailVerified", image`;
+      return rows[0] as unknown as AdapterUser;
+    },
+
+    async getUser(id) {
+      if (!isUuid(id)) return null;
+      return one<AdapterUser>(await sql`
+        select id, name, email, "emailVerified", image from next_auth.users where id = ${id}`);
+    },
+
+    async getUserByEmail(email) {
+      return one<AdapterUser>(await sql`
+        select id, name, email, "emailVerified", image from next_auth.users
+        where email = ${email}`);
+    },
+
+    async getUserByAccount({ provider, providerAccountId }) {
+      return one<AdapterUser>(await sql`
+        select u.id, u.name, u.email, u."emailVerified", u.image
+        from next_auth.accounts a join next_auth.users u on u.id = a."userId"
+        where a.provider = ${provider} and a."providerAccountId" = ${providerAccountId}`);
+    },
+
+    async updateUser(user) {
+      if (!isUuid(user.id)) throw new Error(`Cannot update user: "${user.id}" not found`);
+      const values = pick(user, USER_COLUMNS);
+      const rows = Object.keys(values).length
+        ? await sql`
+          update next_auth.users set ${sql(values)} where id = ${user.id}
+          returning id, name, email, "emailVerified", image`
+        : await sql`
+          select id, name, email, "emailVerified", image from next_auth.users
+          where id = ${user.id}`;
+      const updated = one<AdapterUser>(rows);
+      if (!updated) throw new Error(`Cannot update user: "${user.id}" not found`);
+      return updated;
+    },
+
+    async deleteUser(id) {
+      if (!isUuid(id)) return null;
+      // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
+      return one<AdapterUser>(await sql`
+        delete from next_auth.users where id = ${id}
+        returning id, name, email, "emailVerified", image`);
+    },
+
+    async linkAccount(account) {
+      const rows = await sql`
+        insert into next_auth.accounts ${sql(pick(account, ACCOUNT_COLUMNS))}
+        returning *`;
+      return compact<AdapterAccount>(rows[0] as Row);
+    },
+
+    async unlinkAccount({ provider, providerAccountId }) {
+      const row = one<Row>(await sql`
+        delete from next_auth.accounts
+        where provider = ${provider} and "providerAccountId" = ${providerAccountId}
+        returning *`);
+      return row ? compact<AdapterAccount>(row) : undefined;
+    },
+
+    async getAccount(providerAccountId, provider) {
+      const row = one<Row>(await sql`
+        select * from next_auth.accounts
+        where provider = ${provider} and "providerAccountId" = ${providerAccountId}`);
+      return row ? compact<AdapterAccount>(row) : null;
+    },
+
+    async createSession(session) {
+      const rows = await sql`
+        insert into next_auth.sessions ("sessionToken", "userId", expires)
+        values (${session.sessionToken}, ${session.userId}, ${session.expires})
+        returning id, "sessionToken", "userId", expires`;
+      return rows[0] as unknown as AdapterSession;
+    },
+
+    async getSessionAndUser(sessionToken) {
+      const row = one<Row>(await sql`
+        select s.id as s_id, s."sessionToken" as "s_sessionToken", s."userId" as "s_userId",
+               s.expires as s_expires,
+               u.id, u.name, u.email, u."emailVerified", u.image
+        from next_auth.sessions s join next_auth.users u on u.id = s."userId"
+        where s."sessionToken" = ${sessionToken}`);
+      if (!row) return null;
+      const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
+      return {
+        session: {
+          id: s_id,
+          sessionToken: s_sessionToken,
+          userId: s_userId,
+          expires: s_expires,
+        } as AdapterSession,
+        user: user as unknown as AdapterUser,
+      };
+    },
+
+    async updateSession(session) {
+      const values = pick(session, ["expires", "userId"]);
+      const rows = Object.keys(values).length
+        ? await sql`
+          update next_auth.sessions set ${sql(values)}
+          where "sessionToken" = ${session.sessionToken}
+          returning id, "sessionToken", "userId", expires`
+        : await sql`
+          select id, "sessionToken", "userId", expires from next_auth.sessions
+          where "sessionToken" = ${session.sessionToken}`;
+      return one<AdapterSession>(rows);
+    },
+
+    async deleteSession(sessionToken) {
+      return one<AdapterSession>(await sql`
+        delete from next_auth.sessions where "sessionToken" = ${sessionToken}
+        returning id, "sessionToken", "userId", expires`);
+    },
+
+    async createVerificationToken(token) {
+      const rows = await sql`
+        insert into next_auth.verification_tokens (identifier, token, expires)
+        values (${token.identifier}, ${token.token}, ${token.expires})
+        returning identifier, token, expires`;
+      return rows[0] as unknown as VerificationToken;
+    },
+
+    async useVerificationToken({ identifier, token }) {
+      return one<VerificationToken>(await sql`
+        delete from next_auth.verification_tokens
+        where identifier = ${identifier} and token = ${token}
+        returning identifier, token, expires`);
+    },
+
+    async getAuthenticator(credentialID) {
+      return one<AdapterAuthenticator>(await sql`
+        select * from next_auth.authenticators where "credentialID" = ${credentialID}`);
+    },
+
+    async createAuthenticator(authenticator) {
+      const rows = await sql`
+        insert into next_auth.authenticators ${
+        sql(pick(authenticator, [
+          "credentialID",
+          "userId",
+          "providerAccountId",
+          "credentialPublicKey",
+          "counter",
+          "credentialDeviceType",
+          "credentialBackedUp",
+          "transports",
+        ]))
+      }
+        returning *`;
+      return rows[0] as unknown as AdapterAuthenticator;
+    },
+
+    async listAuthenticatorsByUserId(userId) {
+      if (!isUuid(userId)) return [];
+      const rows = await sql`
+        select * from next_auth.authenticators where "userId" = ${userId}
+        order by "credentialID"`;
+      return rows as unknown as AdapterAuthenticator[];
+    },
+
+    async updateAuthenticatorCounter(credentialID, counter) {
+      const row = one<AdapterAuthenticator>(await sql`
+        update next_auth.authenticators set counter = ${counter}
+        where "credentialID" = ${credentialID}
+        returning *`);
+      if (!row) {
+        throw new Error(`Cannot update authenticator counter: "${credentialID}" not found`);
+      }
+      return row;
+    },
+
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { createHandler } from "../_shared/handler.ts";
+
+Deno.serve(createHandler("error"));
