@@ -34,9 +34,14 @@ export interface DatabaseOptions {
   quiet?: boolean;
 }
 
-export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
+export async function openDatabase(
+  options: DatabaseOptions = {},
+): Promise<Database> {
   if (!options.serverUrl) {
-    const pg = await startEmbeddedPostgres({ dataDir: options.dataDir, port: options.port });
+    const pg = await startEmbeddedPostgres({
+      dataDir: options.dataDir,
+      port: options.port,
+    });
     try {
       await migrate(pg.url, { quiet: options.quiet });
     } catch (error) {

@@ -14,7 +14,9 @@ export type FunctionHandler = (req: Request) => Response | Promise<Response>;
 
 export interface GatewayOptions {
   /** The handler for a function name, or undefined when there is no such function. */
-  resolve(name: string): FunctionHandler | undefined | Promise<FunctionHandler | undefined>;
+  resolve(
+    name: string,
+  ): FunctionHandler | undefined | Promise<FunctionHandler | undefined>;
   prefix?: string;
 }
 
@@ -32,11 +34,17 @@ export function createGateway(
     const handler = match ? await resolve(match) : undefined;
     if (!match || !handler) {
       return Response.json(
-        { error: "function_not_found", message: "Requested function was not found" },
+        {
+          error: "function_not_found",
+          message: "Requested function was not found",
+        },
         { status: 404 },
       );
     }
-    const internal = new URL(url.pathname.slice(prefix.length) + url.search, INTERNAL_ORIGIN);
+    const internal = new URL(
+      url.pathname.slice(prefix.length) + url.search,
+      INTERNAL_ORIGIN,
+    );
     try {
       return await handler(new Request(internal, req));
     } catch {
@@ -53,7 +61,10 @@ export function createGateway(
 export function listFunctions(functionsDir: URL): string[] {
   const names: string[] = [];
   for (const entry of Deno.readDirSync(functionsDir)) {
-    if (!entry.isDirectory || entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
+    if (
+      !entry.isDirectory || entry.name.startsWith("_") ||
+      entry.name.startsWith(".")
+    ) continue;
     try {
       Deno.statSync(new URL(`${entry.name}/index.ts`, functionsDir));
       names.push(entry.name);
@@ -68,7 +79,10 @@ export function listFunctions(functionsDir: URL): string[] {
  * Loads a function's real entry point (`index.ts`, which calls `Deno.serve(handler)`) and
  * captures the handler instead of listening, so one process serves every function.
  */
-export async function loadFunctionEntry(functionsDir: URL, name: string): Promise<FunctionHandler> {
+export async function loadFunctionEntry(
+  functionsDir: URL,
+  name: string,
+): Promise<FunctionHandler> {
   const entry = new URL(`${name}/index.ts`, functionsDir);
   const serve = Deno.serve;
   let captured: FunctionHandler | undefined;
@@ -77,7 +91,13 @@ export async function loadFunctionEntry(functionsDir: URL, name: string): Promis
     const handler = args.find((a) => typeof a === "function") ??
       (args[0] as { handler?: FunctionHandler } | undefined)?.handler;
     captured = handler as FunctionHandler;
-    return { finished: Promise.resolve(), addr: {}, shutdown: async () => {}, ref() {}, unref() {} };
+    return {
+      finished: Promise.resolve(),
+      addr: {},
+      shutdown: async () => {},
+      ref() {},
+      unref() {},
+    };
   };
   try {
     await import(entry.href);
@@ -85,6 +105,10 @@ export async function loadFunctionEntry(functionsDir: URL, name: string): Promis
     // deno-lint-ignore no-explicit-any
     (Deno as any).serve = serve;
   }
-  if (!captured) throw new Error(`Cannot load function "${name}": it never called Deno.serve`);
+  if (!captured) {
+    throw new Error(
+      `Cannot load function "${name}": it never called Deno.serve`,
+    );
+  }
   return captured;
 }

@@ -27,7 +27,10 @@ export interface MailCatcher {
   httpUrl: string;
   messages(): CaughtMail[];
   /** Resolves with the first message (already received or arriving) that matches. */
-  waitFor(match: (mail: CaughtMail) => boolean, timeoutMs?: number): Promise<CaughtMail>;
+  waitFor(
+    match: (mail: CaughtMail) => boolean,
+    timeoutMs?: number,
+  ): Promise<CaughtMail>;
   clear(): void;
   stop(): Promise<void>;
 }
@@ -71,9 +74,11 @@ export async function startMailCatcher(
     (req) => {
       const { pathname } = new URL(req.url);
       if (pathname === "/api/messages") return Response.json(inbox);
-      if (pathname === "/") return new Response(renderInbox(inbox), {
-        headers: { "Content-Type": "text/html; charset=utf-8" },
-      });
+      if (pathname === "/") {
+        return new Response(renderInbox(inbox), {
+          headers: { "Content-Type": "text/html; charset=utf-8" },
+        });
+      }
       return new Response("Not found", { status: 404 });
     },
   );
@@ -124,5 +129,7 @@ function renderInbox(inbox: CaughtMail[]): string {
   return `<!doctype html><meta charset="utf-8"><title>Mail catcher</title>
 <meta http-equiv="refresh" content="5">
 <style>body{font:15px system-ui;max-width:50rem;margin:2rem auto}article{border-bottom:1px solid #ccc}pre{white-space:pre-wrap}</style>
-<h1>Mail catcher</h1><p>${inbox.length} message(s); this page refreshes itself.</p>${items || "<p>No mail yet.</p>"}`;
+<h1>Mail catcher</h1><p>${inbox.length} message(s); this page refreshes itself.</p>${
+    items || "<p>No mail yet.</p>"
+  }`;
 }

@@ -10,7 +10,9 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const projectDir = fromFileUrl(new URL("..", import.meta.url));
-const cli = fromFileUrl(new URL("../node_modules/.bin/supabase", import.meta.url));
+const cli = fromFileUrl(
+  new URL("../node_modules/.bin/supabase", import.meta.url),
+);
 
 /** The URL with `sslmode=disable` unless it names a mode: local servers speak no TLS. */
 export function withSslMode(url: string): string {
@@ -50,9 +52,12 @@ export async function migrate(
   const text = new TextDecoder().decode(out.stdout) +
     new TextDecoder().decode(out.stderr);
   if (!out.success) {
-    throw new Error(`Cannot apply migrations: supabase db push exited ${out.code}`, {
-      cause: text.trim(),
-    });
+    throw new Error(
+      `Cannot apply migrations: supabase db push exited ${out.code}`,
+      {
+        cause: text.trim(),
+      },
+    );
   }
   if (!options.quiet) console.log(text.trim());
 }
@@ -60,7 +65,9 @@ export async function migrate(
 if (import.meta.main) {
   const url = Deno.args[0] ?? Deno.env.get("DATABASE_URL");
   if (!url) {
-    console.error("Usage: npm run migrate -- <postgres url>  (or set DATABASE_URL)");
+    console.error(
+      "Usage: npm run migrate -- <postgres url>  (or set DATABASE_URL)",
+    );
     Deno.exit(2);
   }
   try {

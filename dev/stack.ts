@@ -19,7 +19,12 @@ import {
 } from "../supabase/functions/_shared/handler.ts";
 import { createStore } from "../supabase/functions/_shared/store/mod.ts";
 import { type Database, openDatabase } from "./database.ts";
-import { createGateway, type FunctionHandler, listFunctions, loadFunctionEntry } from "./gateway.ts";
+import {
+  createGateway,
+  type FunctionHandler,
+  listFunctions,
+  loadFunctionEntry,
+} from "./gateway.ts";
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
 
 export const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
@@ -57,7 +62,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  options: LocalStackOptions = {},
+): Promise<LocalStack> {
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -79,13 +86,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     cleanups.push(() => database.close());
 
-    const mail = await startMailCatcher({ smtpPort: options.smtpPort, httpPort: options.mailPort });
+    const mail = await startMailCatcher({
+      smtpPort: options.smtpPort,
+      httpPort: options.mailPort,
+    });
     cleanups.push(() => mail.stop());
 
     // The gateway must listen before the public URL is known when its port is 0.
     let handlerFor: (name: string) => FunctionHandler | undefined = () => undefined;
     const gateway = Deno.serve(
-      { hostname: "127.0.0.1", port: options.gatewayPort ?? 54321, onListen: () => {} },
+      {
+        hostname: "127.0.0.1",
+        port: options.gatewayPort ?? 54321,
+        onListen: () => {},
+      },
       createGateway({ resolve: (name) => handlerFor(name) }),
     );
     cleanups.push(() => gateway.shutdown());
@@ -108,8 +122,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
       }
     } else {
-      for (const [key, value] of Object.entries(env)) if (value !== undefined) Deno.env.set(key, value);
-      for (const name of functions) handlers.set(name, await loadFunctionEntry(FUNCTIONS_DIR, name));
+      for (const [key, value] of Object.entries(env)) {
+        if (value !== undefined) Deno.env.set(key, value);
+      }
+      for (const name of functions) {
+        handlers.set(name, await loadFunctionEntry(FUNCTIONS_DIR, name));
+      }
     }
     handlerFor = (name) => handlers.get(name);
     cleanups.push(() => createStore(config).close());

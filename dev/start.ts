@@ -11,7 +11,9 @@ const root = new URL("../", import.meta.url);
 const localDir = new URL(".local/", root);
 await Deno.mkdir(localDir, { recursive: true });
 
-const env: Record<string, string> = { ...readEnvFile(new URL("supabase/functions/.env", root)) };
+const env: Record<string, string> = {
+  ...readEnvFile(new URL("supabase/functions/.env", root)),
+};
 for (const [key, value] of Object.entries(Deno.env.toObject())) {
   if (key.startsWith("AUTH_") || key === "DATABASE_URL") env[key] = value;
 }
@@ -43,9 +45,9 @@ Auth.js on Supabase Edge is running (${Date.now() - started} ms)
   Session     ${stack.functionsUrl}/session
   Sign in     ${stack.functionsUrl}/signin
   Mail        ${stack.mail.httpUrl}   (SMTP ${stack.mail.smtpUrl})
-  Database    ${stack.database.kind === "pglite" ? "embedded PGlite, data in .local/db" : "DATABASE_URL"} — ${
-  redact(stack.databaseUrl)
-}
+  Database    ${
+  stack.database.kind === "pglite" ? "embedded PGlite, data in .local/db" : "DATABASE_URL"
+} — ${redact(stack.databaseUrl)}
 
 Press Ctrl-C to stop.`);
 
@@ -87,7 +89,9 @@ function readEnvFile(file: URL): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const line of text.split("\n")) {
-    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    const m = line.match(
+      /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/,
+    );
     if (!m) continue;
     let value = m[2]!;
     if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);

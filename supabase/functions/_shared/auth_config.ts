@@ -20,7 +20,10 @@ export interface AuthDeps {
   log?: (line: string) => void;
 }
 
-export function createAuthConfig(config: AppConfig, deps: AuthDeps): AuthConfig {
+export function createAuthConfig(
+  config: AppConfig,
+  deps: AuthDeps,
+): AuthConfig {
   const log = deps.log ?? ((line: string) => console.error(line));
   const authConfig: AuthConfig = {
     basePath: config.basePath,
@@ -64,7 +67,11 @@ export function createAuthConfig(config: AppConfig, deps: AuthDeps): AuthConfig 
  * Where Auth.js may send the browser: relative paths on the functions' origin, or absolute
  * URLs on an allowed origin. Anything else falls back to `baseUrl`.
  */
-export function allowedRedirect(url: string, baseUrl: string, allowedOrigins: Set<string>): string {
+export function allowedRedirect(
+  url: string,
+  baseUrl: string,
+  allowedOrigins: Set<string>,
+): string {
   if (url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\")) {
     return `${baseUrl}${url}`;
   }

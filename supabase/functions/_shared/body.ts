@@ -22,26 +22,41 @@ export interface ParsedBody {
 }
 
 export async function readBody(req: Request): Promise<ParsedBody> {
-  const contentType = (req.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const contentType = (req.headers.get("Content-Type") ?? "").split(";")[0]!
+    .trim().toLowerCase();
   const declared = Number(req.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const text = await readLimited(req);
   if (contentType === "application/x-www-form-urlencoded") {
-    return { fields: Object.fromEntries(new URLSearchParams(text)), text, contentType };
+    return {
+      fields: Object.fromEntries(new URLSearchParams(text)),
+      text,
+      contentType,
+    };
   }
   if (contentType === "application/json") {
     let value: unknown;
     try {
       value = text === "" ? {} : JSON.parse(text);
     } catch {
-      throw new HttpError(400, "malformed_body", "Cannot parse body: invalid JSON");
+      throw new HttpError(
+        400,
+        "malformed_body",
+        "Cannot parse body: invalid JSON",
+      );
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new HttpError(400, "malformed_body", "Cannot parse body: expected a JSON object");
+      throw new HttpError(
+        400,
+        "malformed_body",
+        "Cannot parse body: expected a JSON object",
+      );
     }
     return { fields: value as Record<string, unknown>, text, contentType };
   }
-  if (contentType === "" && text === "") return { fields: {}, text, contentType };
+  if (contentType === "" && text === "") {
+    return { fields: {}, text, contentType };
+  }
   throw new HttpError(
     415,
     "unsupported_content_type",
@@ -73,7 +88,11 @@ async function readLimited(req: Request): Promise<string> {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new HttpError(400, "malformed_body", "Cannot read body: not valid UTF-8");
+    throw new HttpError(
+      400,
+      "malformed_body",
+      "Cannot read body: not valid UTF-8",
+    );
   }
 }
 

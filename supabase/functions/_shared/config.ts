@@ -59,16 +59,23 @@ export function loadConfig(env: Env): AppConfig {
     ["jwt", "database"] as const,
     "jwt",
   );
-  const sessionMaxAge = integer("AUTH_SESSION_MAX_AGE", env.AUTH_SESSION_MAX_AGE, {
-    min: 60,
-    fallback: 30 * 24 * 60 * 60,
-  });
+  const sessionMaxAge = integer(
+    "AUTH_SESSION_MAX_AGE",
+    env.AUTH_SESSION_MAX_AGE,
+    {
+      min: 60,
+      fallback: 30 * 24 * 60 * 60,
+    },
+  );
   const databaseUrl = readDatabaseUrl(env);
   const port = new URL(databaseUrl).port;
-  const databasePrepare = env.AUTH_DB_PREPARE === undefined
-    ? port !== "6543"
-    : oneOf("AUTH_DB_PREPARE", env.AUTH_DB_PREPARE, ["true", "false"] as const, "true") ===
-      "true";
+  const databasePrepare = env.AUTH_DB_PREPARE === undefined ? port !== "6543" : oneOf(
+    "AUTH_DB_PREPARE",
+    env.AUTH_DB_PREPARE,
+    ["true", "false"] as const,
+    "true",
+  ) ===
+    "true";
   const databasePoolSize = integer("AUTH_DB_POOL_SIZE", env.AUTH_DB_POOL_SIZE, {
     min: 1,
     max: 50,
@@ -117,7 +124,9 @@ function checkSecret(name: string, value: string) {
     );
   }
   if (new Set(value).size < 8) {
-    throw new ConfigError(`Cannot start: ${name} is too weak (too few distinct characters)`);
+    throw new ConfigError(
+      `Cannot start: ${name} is too weak (too few distinct characters)`,
+    );
   }
 }
 
@@ -125,7 +134,9 @@ function readPublicUrl(env: Env): URL {
   if (env.AUTH_URL !== undefined) {
     const url = parseUrl("AUTH_URL", env.AUTH_URL);
     if (url.search || url.hash) {
-      throw new ConfigError("Cannot start: AUTH_URL must not have a query or fragment");
+      throw new ConfigError(
+        "Cannot start: AUTH_URL must not have a query or fragment",
+      );
     }
     return url;
   }
@@ -147,7 +158,9 @@ function readDatabaseUrl(env: Env): string {
   const name = env.DATABASE_URL ? "DATABASE_URL" : "SUPABASE_DB_URL";
   const value = env.DATABASE_URL || env.SUPABASE_DB_URL;
   if (!value) {
-    throw new ConfigError("Cannot start: SUPABASE_DB_URL (or DATABASE_URL) is missing");
+    throw new ConfigError(
+      "Cannot start: SUPABASE_DB_URL (or DATABASE_URL) is missing",
+    );
   }
   const url = parseUrl(name, value, ["postgres:", "postgresql:"]);
   return url.href;
@@ -188,7 +201,9 @@ function parseUrl(
 function readOrigin(name: string, value: string): string {
   const url = parseUrl(name, value);
   if (url.pathname !== "/" || url.search || url.hash) {
-    throw new ConfigError(`Cannot start: ${name} must list bare origins, got "${url.href}"`);
+    throw new ConfigError(
+      `Cannot start: ${name} must list bare origins, got "${url.href}"`,
+    );
   }
   return url.origin;
 }
@@ -213,12 +228,18 @@ function oneOf<const T extends string>(
 function integer(
   name: string,
   value: string | undefined,
-  { min, max = Number.MAX_SAFE_INTEGER, fallback }: { min: number; max?: number; fallback: number },
+  { min, max = Number.MAX_SAFE_INTEGER, fallback }: {
+    min: number;
+    max?: number;
+    fallback: number;
+  },
 ): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`Cannot start: ${name} must be a whole number from ${min} to ${max}`);
+    throw new ConfigError(
+      `Cannot start: ${name} must be a whole number from ${min} to ${max}`,
+    );
   }
   return n;
 }

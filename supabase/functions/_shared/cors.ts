@@ -10,17 +10,23 @@
  */
 import { HttpError } from "./errors.ts";
 
-const ALLOWED_HEADERS = "authorization, content-type, x-auth-return-redirect, x-client-info, apikey";
+const ALLOWED_HEADERS =
+  "authorization, content-type, x-auth-return-redirect, x-client-info, apikey";
 const ALLOWED_METHODS = "GET, POST, OPTIONS";
 
 /** Answers a preflight: 204 with the grant for an allowed origin, 403 otherwise. */
-export function corsPreflight(req: Request, allowedOrigins: Set<string>): Response {
+export function corsPreflight(
+  req: Request,
+  allowedOrigins: Set<string>,
+): Response {
   const origin = req.headers.get("Origin");
   if (!origin || !allowedOrigins.has(origin)) {
     throw new HttpError(
       403,
       "origin_not_allowed",
-      origin ? `Cannot allow origin "${origin}": not in AUTH_ALLOWED_ORIGINS` : "Missing Origin header",
+      origin
+        ? `Cannot allow origin "${origin}": not in AUTH_ALLOWED_ORIGINS`
+        : "Missing Origin header",
       { headers: { Vary: "Origin" } },
     );
   }
@@ -36,7 +42,11 @@ export function corsPreflight(req: Request, allowedOrigins: Set<string>): Respon
 }
 
 /** Adds the CORS grant to a response when, and only when, the request's origin is allowed. */
-export function applyCors(req: Request, headers: Headers, allowedOrigins: Set<string>): void {
+export function applyCors(
+  req: Request,
+  headers: Headers,
+  allowedOrigins: Set<string>,
+): void {
   headers.append("Vary", "Origin");
   const origin = req.headers.get("Origin");
   if (!origin || !allowedOrigins.has(origin)) return;

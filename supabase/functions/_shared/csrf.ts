@@ -20,10 +20,16 @@ export async function verifyCsrf(
   },
 ): Promise<void> {
   if (typeof bodyToken !== "string" || bodyToken === "") {
-    throw new HttpError(403, "csrf_token_missing", "Missing CSRF token: fetch one from /csrf");
+    throw new HttpError(
+      403,
+      "csrf_token_missing",
+      "Missing CSRF token: fetch one from /csrf",
+    );
   }
   const [token, hash] = (cookieValue ?? "").split("|");
-  if (!token || !hash || hash !== await sha256Hex(`${token}${String(secret)}`)) {
+  if (
+    !token || !hash || hash !== await sha256Hex(`${token}${String(secret)}`)
+  ) {
     throw new HttpError(
       403,
       "csrf_cookie_invalid",
@@ -31,13 +37,23 @@ export async function verifyCsrf(
     );
   }
   if (!timingSafeEqual(token, bodyToken)) {
-    throw new HttpError(403, "csrf_token_mismatch", "Cannot verify CSRF token: it does not match");
+    throw new HttpError(
+      403,
+      "csrf_token_mismatch",
+      "Cannot verify CSRF token: it does not match",
+    );
   }
 }
 
 async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 function timingSafeEqual(a: string, b: string): boolean {
@@ -48,7 +64,10 @@ function timingSafeEqual(a: string, b: string): boolean {
 }
 
 /** One cookie's value from a `Cookie` header, or undefined. */
-export function readCookie(header: string | null, name: string): string | undefined {
+export function readCookie(
+  header: string | null,
+  name: string,
+): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");

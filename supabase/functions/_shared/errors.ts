@@ -63,7 +63,10 @@ export function errorResponse(
     const headers = new Headers(error.headers);
     headers.set("Content-Type", "application/json");
     const body: ErrorBody = { error: error.code, message: error.message };
-    return new Response(JSON.stringify(body), { status: error.status, headers });
+    return new Response(JSON.stringify(body), {
+      status: error.status,
+      headers,
+    });
   }
   if (isConnectionError(error)) {
     return errorResponse(

@@ -30,14 +30,22 @@ interface GroupSpec {
 /** The Auth.js actions, each served by the function of the same name. */
 export const FUNCTION_GROUPS = {
   signin: { methods: ["GET", "POST"], provider: "optional", csrfOnPost: true },
-  callback: { methods: ["GET", "POST"], provider: "required", csrfOnPost: false },
+  callback: {
+    methods: ["GET", "POST"],
+    provider: "required",
+    csrfOnPost: false,
+  },
   session: { methods: ["GET", "POST"], provider: "none", csrfOnPost: true },
   csrf: { methods: ["GET"], provider: "none", csrfOnPost: false },
   providers: { methods: ["GET"], provider: "none", csrfOnPost: false },
   signout: { methods: ["GET", "POST"], provider: "none", csrfOnPost: true },
   "verify-request": { methods: ["GET"], provider: "none", csrfOnPost: false },
   error: { methods: ["GET"], provider: "none", csrfOnPost: false },
-  "webauthn-options": { methods: ["GET"], provider: "required", csrfOnPost: false },
+  "webauthn-options": {
+    methods: ["GET"],
+    provider: "required",
+    csrfOnPost: false,
+  },
 } as const satisfies Record<string, GroupSpec>;
 
 export type FunctionGroup = keyof typeof FUNCTION_GROUPS;
@@ -63,17 +71,24 @@ export function createHandler(
   const store = deps.store ?? createStore(config);
   const log = deps.log ?? ((line: string) => console.error(line));
   const authConfig = createAuthConfig(config, { store, log });
-  const providerTypes = new Map(
-    (authConfig.providers as { id: string; type: string }[]).map((p) => [p.id, p.type]),
-  );
+  const providerTypes = providerIndex(authConfig);
 
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
     const [action, providerId, ...extra] = actionSegments(url, config.basePath);
-    if (action !== group || extra.length > 0 || (providerId && spec.provider === "none")) {
-      throw new HttpError(404, "unknown_action", `Cannot handle path "${url.pathname}"`);
+    if (
+      action !== group || extra.length > 0 ||
+      (providerId && spec.provider === "none")
+    ) {
+      throw new HttpError(
+        404,
+        "unknown_action",
+        `Cannot handle path "${url.pathname}"`,
+      );
     }
-    if (req.method === "OPTIONS") return corsPreflight(req, config.allowedOrigins);
+    if (req.method === "OPTIONS") {
+      return corsPreflight(req, config.allowedOrigins);
+    }
     if (!(spec.methods as readonly string[]).includes(req.method)) {
       throw new HttpError(
         405,
@@ -83,10 +98,18 @@ export function createHandler(
       );
     }
     if (spec.provider === "required" && !providerId) {
-      throw new HttpError(404, "unknown_provider", `Missing provider: use /${group}/<provider>`);
+      throw new HttpError(
+        404,
+        "unknown_provider",
+        `Missing provider: use /${group}/<provider>`,
+      );
     }
     if (providerId && !providerTypes.has(providerId)) {
-      throw new HttpError(404, "unknown_provider", `Cannot find provider "${providerId}"`);
+      throw new HttpError(
+        404,
+        "unknown_provider",
+        `Cannot find provider "${providerId}"`,
+      );
     }
 
     let body: string | undefined;
@@ -97,7 +120,10 @@ export function createHandler(
         providerTypes.get(providerId) === "credentials";
       if (spec.csrfOnPost || credentials) {
         await verifyCsrf({
-          cookieValue: readCookie(req.headers.get("Cookie"), csrfCookieName(url)),
+          cookieValue: readCookie(
+            req.headers.get("Cookie"),
+            csrfCookieName(url),
+          ),
           bodyToken: parsed.fields.csrfToken,
           secret: authConfig.secret!,
         });
@@ -130,16 +156,47 @@ export function createHandler(
   };
 }
 
+/**
+ * Provider id → type, as Auth.js will resolve them: a provider's user options (such as
+ * `id: "email"` given to Nodemailer) override its defaults.
+ */
+function providerIndex(authConfig: AuthConfig): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const entry of authConfig.providers) {
+    const provider = (typeof entry === "function" ? entry() : entry) as {
+      id: string;
+      type: string;
+      options?: { id?: string; type?: string };
+    };
+    index.set(
+      provider.options?.id ?? provider.id,
+      provider.options?.type ?? provider.type,
+    );
+  }
+  return index;
+}
+
 /** Auth.js's own error answers, in our JSON error shape. */
 async function normalize(response: Response): Promise<Response> {
   if (response.status === 500) {
     // Auth.js answers a configuration problem with a generic message; details are in the log.
     await response.body?.cancel();
-    throw new HttpError(500, "server_misconfigured", "The server's Auth.js configuration is invalid");
+    throw new HttpError(
+      500,
+      "server_misconfigured",
+      "The server's Auth.js configuration is invalid",
+    );
   }
-  if (response.status === 400 && response.headers.get("Content-Type")?.includes("json")) {
+  if (
+    response.status === 400 &&
+    response.headers.get("Content-Type")?.includes("json")
+  ) {
     const text = await response.text();
-    throw new HttpError(400, "bad_request", `Cannot handle request: ${text.slice(0, 200)}`);
+    throw new HttpError(
+      400,
+      "bad_request",
+      `Cannot handle request: ${text.slice(0, 200)}`,
+    );
   }
   return response;
 }

@@ -12,7 +12,8 @@
 export function toPublicUrl(internal: URL, publicUrl: URL): URL {
   const base = publicUrl.pathname.replace(/\/+$/, "");
   // A request may already carry the base path (a proxy that does not strip it).
-  const path = base && (internal.pathname === base || internal.pathname.startsWith(`${base}/`))
+  const path = base &&
+      (internal.pathname === base || internal.pathname.startsWith(`${base}/`))
     ? internal.pathname
     : `${base}${internal.pathname}`;
   const url = new URL(publicUrl.origin);

@@ -9,37 +9,63 @@
  * const user = await store.getUserByEmail("ada@example.com");
  * ```
  */
-import type { Adapter } from "@auth/core/adapters";
+import type {
+  AdapterAccount,
+  AdapterAuthenticator,
+  AdapterSession,
+  AdapterUser,
+  VerificationToken,
+} from "@auth/core/adapters";
 import type { AppConfig } from "../config.ts";
 import { createSqlStore } from "./sql.ts";
 
-type AdapterMethods = Required<
-  Pick<
-    Adapter,
-    | "createUser"
-    | "getUser"
-    | "getUserByEmail"
-    | "getUserByAccount"
-    | "updateUser"
-    | "deleteUser"
-    | "linkAccount"
-    | "unlinkAccount"
-    | "getAccount"
-    | "createSession"
-    | "getSessionAndUser"
-    | "updateSession"
-    | "deleteSession"
-    | "createVerificationToken"
-    | "useVerificationToken"
-    | "getAuthenticator"
-    | "createAuthenticator"
-    | "listAuthenticatorsByUserId"
-    | "updateAuthenticatorCounter"
-  >
->;
-
-/** The full Auth.js `Adapter`, every method present, plus lifecycle. */
-export interface Store extends AdapterMethods {
+/**
+ * The full Auth.js `Adapter`, every method present and returning a Promise (Auth.js allows
+ * plain values and optional methods; a store here never does), plus lifecycle.
+ */
+export interface Store {
+  createUser(user: AdapterUser): Promise<AdapterUser>;
+  getUser(id: string): Promise<AdapterUser | null>;
+  getUserByEmail(email: string): Promise<AdapterUser | null>;
+  getUserByAccount(
+    key: Pick<AdapterAccount, "provider" | "providerAccountId">,
+  ): Promise<AdapterUser | null>;
+  updateUser(
+    user: Partial<AdapterUser> & Pick<AdapterUser, "id">,
+  ): Promise<AdapterUser>;
+  /** Also removes the user's sessions, accounts and authenticators. */
+  deleteUser(userId: string): Promise<AdapterUser | null>;
+  linkAccount(account: AdapterAccount): Promise<AdapterAccount>;
+  unlinkAccount(
+    key: Pick<AdapterAccount, "provider" | "providerAccountId">,
+  ): Promise<AdapterAccount | undefined>;
+  getAccount(
+    providerAccountId: string,
+    provider: string,
+  ): Promise<AdapterAccount | null>;
+  createSession(session: AdapterSession): Promise<AdapterSession>;
+  /** One round trip: the session joined with its user. */
+  getSessionAndUser(
+    sessionToken: string,
+  ): Promise<{ session: AdapterSession; user: AdapterUser } | null>;
+  updateSession(
+    session: Partial<AdapterSession> & Pick<AdapterSession, "sessionToken">,
+  ): Promise<AdapterSession | null>;
+  deleteSession(sessionToken: string): Promise<AdapterSession | null>;
+  createVerificationToken(token: VerificationToken): Promise<VerificationToken>;
+  /** Atomic: of concurrent uses of one token, exactly one gets it. */
+  useVerificationToken(
+    key: { identifier: string; token: string },
+  ): Promise<VerificationToken | null>;
+  getAuthenticator(credentialID: string): Promise<AdapterAuthenticator | null>;
+  createAuthenticator(
+    authenticator: AdapterAuthenticator,
+  ): Promise<AdapterAuthenticator>;
+  listAuthenticatorsByUserId(userId: string): Promise<AdapterAuthenticator[]>;
+  updateAuthenticatorCounter(
+    credentialID: string,
+    newCounter: number,
+  ): Promise<AdapterAuthenticator>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -51,7 +77,10 @@ const stores = new Map<string, Store>();
  * every function in one process, and each function would otherwise open its own pool.
  */
 export function createStore(
-  config: Pick<AppConfig, "databaseUrl" | "databasePrepare" | "databasePoolSize">,
+  config: Pick<
+    AppConfig,
+    "databaseUrl" | "databasePrepare" | "databasePoolSize"
+  >,
 ): Store {
   const key = `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}`;
   let store = stores.get(key);

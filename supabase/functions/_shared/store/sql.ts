@@ -53,7 +53,9 @@ const isUuid = (value: unknown): value is string => typeof value === "string" &&
 /** Account and authenticator rows leave out what is unset, as Auth.js's optional fields do. */
 function compact<T>(row: Row): T {
   const out: Row = {};
-  for (const [key, value] of Object.entries(row)) if (value !== null) out[key] = value;
+  for (const [key, value] of Object.entries(row)) {
+    if (value !== null) out[key] = value;
+  }
   return out as T;
 }
 
@@ -100,25 +102,33 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     async getUser(id) {
       if (!isUuid(id)) return null;
-      return one<AdapterUser>(await sql`
-        select id, name, email, "emailVerified", image from next_auth.users where id = ${id}`);
+      return one<AdapterUser>(
+        await sql`
+        select id, name, email, "emailVerified", image from next_auth.users where id = ${id}`,
+      );
     },
 
     async getUserByEmail(email) {
-      return one<AdapterUser>(await sql`
+      return one<AdapterUser>(
+        await sql`
         select id, name, email, "emailVerified", image from next_auth.users
-        where email = ${email}`);
+        where email = ${email}`,
+      );
     },
 
     async getUserByAccount({ provider, providerAccountId }) {
-      return one<AdapterUser>(await sql`
+      return one<AdapterUser>(
+        await sql`
         select u.id, u.name, u.email, u."emailVerified", u.image
         from next_auth.accounts a join next_auth.users u on u.id = a."userId"
-        where a.provider = ${provider} and a."providerAccountId" = ${providerAccountId}`);
+        where a.provider = ${provider} and a."providerAccountId" = ${providerAccountId}`,
+      );
     },
 
     async updateUser(user) {
-      if (!isUuid(user.id)) throw new Error(`Cannot update user: "${user.id}" not found`);
+      if (!isUuid(user.id)) {
+        throw new Error(`Cannot update user: "${user.id}" not found`);
+      }
       const values = pick(user, USER_COLUMNS);
       const rows = Object.keys(values).length
         ? await sql`
@@ -128,16 +138,20 @@ export function createSqlStore(options: SqlStoreOptions): Store {
           select id, name, email, "emailVerified", image from next_auth.users
           where id = ${user.id}`;
       const updated = one<AdapterUser>(rows);
-      if (!updated) throw new Error(`Cannot update user: "${user.id}" not found`);
+      if (!updated) {
+        throw new Error(`Cannot update user: "${user.id}" not found`);
+      }
       return updated;
     },
 
     async deleteUser(id) {
       if (!isUuid(id)) return null;
       // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
-      return one<AdapterUser>(await sql`
+      return one<AdapterUser>(
+        await sql`
         delete from next_auth.users where id = ${id}
-        returning id, name, email, "emailVerified", image`);
+        returning id, name, email, "emailVerified", image`,
+      );
     },
 
     async linkAccount(account) {
@@ -148,17 +162,21 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async unlinkAccount({ provider, providerAccountId }) {
-      const row = one<Row>(await sql`
+      const row = one<Row>(
+        await sql`
         delete from next_auth.accounts
         where provider = ${provider} and "providerAccountId" = ${providerAccountId}
-        returning *`);
+        returning *`,
+      );
       return row ? compact<AdapterAccount>(row) : undefined;
     },
 
     async getAccount(providerAccountId, provider) {
-      const row = one<Row>(await sql`
+      const row = one<Row>(
+        await sql`
         select * from next_auth.accounts
-        where provider = ${provider} and "providerAccountId" = ${providerAccountId}`);
+        where provider = ${provider} and "providerAccountId" = ${providerAccountId}`,
+      );
       return row ? compact<AdapterAccount>(row) : null;
     },
 
@@ -171,12 +189,14 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getSessionAndUser(sessionToken) {
-      const row = one<Row>(await sql`
+      const row = one<Row>(
+        await sql`
         select s.id as s_id, s."sessionToken" as "s_sessionToken", s."userId" as "s_userId",
                s.expires as s_expires,
                u.id, u.name, u.email, u."emailVerified", u.image
         from next_auth.sessions s join next_auth.users u on u.id = s."userId"
-        where s."sessionToken" = ${sessionToken}`);
+        where s."sessionToken" = ${sessionToken}`,
+      );
       if (!row) return null;
       const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
       return {
@@ -204,9 +224,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async deleteSession(sessionToken) {
-      return one<AdapterSession>(await sql`
+      return one<AdapterSession>(
+        await sql`
         delete from next_auth.sessions where "sessionToken" = ${sessionToken}
-        returning id, "sessionToken", "userId", expires`);
+        returning id, "sessionToken", "userId", expires`,
+      );
     },
 
     async createVerificationToken(token) {
@@ -218,15 +240,19 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async useVerificationToken({ identifier, token }) {
-      return one<VerificationToken>(await sql`
+      return one<VerificationToken>(
+        await sql`
         delete from next_auth.verification_tokens
         where identifier = ${identifier} and token = ${token}
-        returning identifier, token, expires`);
+        returning identifier, token, expires`,
+      );
     },
 
     async getAuthenticator(credentialID) {
-      return one<AdapterAuthenticator>(await sql`
-        select * from next_auth.authenticators where "credentialID" = ${credentialID}`);
+      return one<AdapterAuthenticator>(
+        await sql`
+        select * from next_auth.authenticators where "credentialID" = ${credentialID}`,
+      );
     },
 
     async createAuthenticator(authenticator) {
@@ -256,12 +282,16 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async updateAuthenticatorCounter(credentialID, counter) {
-      const row = one<AdapterAuthenticator>(await sql`
+      const row = one<AdapterAuthenticator>(
+        await sql`
         update next_auth.authenticators set counter = ${counter}
         where "credentialID" = ${credentialID}
-        returning *`);
+        returning *`,
+      );
       if (!row) {
-        throw new Error(`Cannot update authenticator counter: "${credentialID}" not found`);
+        throw new Error(
+          `Cannot update authenticator counter: "${credentialID}" not found`,
+        );
       }
       return row;
     },

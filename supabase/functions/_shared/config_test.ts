@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+const SECRET = "s3cret-value-with-enough-entropy-0123456789";
+const base = {
+  AUTH_SECRET: SECRET,
+  AUTH_URL: "https://abc.supabase.co/functions/v1",
+  SUPABASE_DB_URL: "postgres://postgres:pw@db.abc.supabase.co:5432/postgres",
+};
+
+function assertConfigError(
+  env: Record<string, string | undefined>,
+  names: RegExp,
+) {
+  assert.throws(() => loadConfig(env), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, names);
+    assert.ok(!error.message.includes(SECRET), "never echoes a secret");
+    return true;
+  });
+}
+
+Deno.test("loadConfig() reads a complete environment", () => {
+  const config = loadConfig({
+    ...base,
+    AUTH_SECRET_1: "newer-secret-value-with-entropy-abcdefghijk",
+    AUTH_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:5173",
+    AUTH_SESSION_STRATEGY: "database",
+    AUTH_EMAIL_SERVER: "smtps://u:p@smtp.example.com:465",
+    AUTH_EMAIL_FROM: "Example <auth@example.com>",
+  });
+  assert.equal(config.basePath, "/functions/v1");
+  assert.deepEqual(config.secrets, [
+    "newer-secret-value-with-entropy-abcdefghijk",
+    SECRET,
+  ]);
+  assert.deepEqual(
+    [...config.allowedOrigins],
+    [
+      "https://abc.supabase.co",
+      "https://app.example.com",
+      "http://localhost:5173",
+    ],
+  );
+  assert.equal(config.sessionStrategy, "database");
+  assert.equal(config.databasePrepare, true);
+  assert.deepEqual(config.email, {
+    server: "smtps://u:p@smtp.example.com:465",
+    from: "Example <auth@example.com>",
+  });
+});
+
+Deno.test("loadConfig() defaults AUTH_URL to the project's public https URL", () => {
+  const { AUTH_URL: _, ...env } = base;
+  const config = loadConfig({
+    ...env,
+    SUPABASE_URL: "https://abc.supabase.co",
+  });
+  assert.equal(config.publicUrl.href, "https://abc.supabase.co/functions/v1");
+  assert.equal(config.sessionStrategy, "jwt");
+});
+
+Deno.test("loadConfig() refuses the local internal SUPABASE_URL without AUTH_URL", () => {
+  const { AUTH_URL: _, ...env } = base;
+  assertConfigError(
+    { ...env, SUPABASE_URL: "http://kong:8000" },
+    /AUTH_URL is missing/,
+  );
+});
+
+Deno.test("loadConfig() names the missing or weak variable", () => {
+  assertConfigError(
+    { ...base, AUTH_SECRET: undefined },
+    /AUTH_SECRET is missing/,
+  );
+  assertConfigError(
+    { ...base, AUTH_SECRET: "short" },
+    /AUTH_SECRET is too weak/,
+  );
+  assertConfigError(
+    { ...base, AUTH_SECRET: "a".repeat(40) },
+    /AUTH_SECRET is too weak/,
+  );
+  assertConfigError(
+    { ...base, AUTH_SECRET_2: "weak" },
+    /AUTH_SECRET_2 is too weak/,
+  );
+  assertConfigError({ ...base, AUTH_URL: "" }, /AUTH_URL is not a URL/);
+  assertConfigError(
+    { ...base, AUTH_URL: "ftp://x/functions/v1" },
+    /AUTH_URL must use/,
+  );
+  assertConfigError(
+    { ...base, SUPABASE_DB_URL: undefined },
+    /SUPABASE_DB_URL \(or DATABASE_URL\)/,
+  );
+  assertConfigError(
+    { ...base, DATABASE_URL: "mysql://x" },
+    /DATABASE_URL must use/,
+  );
+  assertConfigError(
+    { ...base, AUTH_SESSION_STRATEGY: "cookie" },
+    /AUTH_SESSION_STRATEGY/,
+  );
+  assertConfigError(
+    { ...base, AUTH_ALLOWED_ORIGINS: "https://a.com/path" },
+    /bare origins/,
+  );
+  assertConfigError(
+    { ...base, AUTH_EMAIL_SERVER: "smtp://x:25" },
+    /AUTH_EMAIL_FROM/,
+  );
+  assertConfigError({ ...base, AUTH_DB_POOL_SIZE: "0" }, /AUTH_DB_POOL_SIZE/);
+});
+
+Deno.test("loadConfig() turns prepared statements off behind the transaction pooler", () => {
+  const config = loadConfig({
+    ...base,
+    SUPABASE_DB_URL: "postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres",
+  });
+  assert.equal(config.databasePrepare, false);
+  assert.equal(
+    loadConfig({ ...base, AUTH_DB_PREPARE: "false" }).databasePrepare,
+    false,
+  );
+});
