@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { decode, encode } from "@auth/core/jwt";
+import { createSessionCodec, readSessionToken, sessionCookieName } from "./session_token.ts";
+
+const SECRET = "session-token-test-secret-0123456789abcdef";
+const SALT = "authjs.session-token";
+
+Deno.test("createSessionCodec() decodes what Auth.js encodes, and the other way round", async () => {
+  const codec = createSessionCodec([SECRET], SALT);
+  const fromAuthjs = await encode({
+    token: { sub: "user-1", email: "a@example.com" },
+    secret: SECRET,
+    salt: SALT,
+  });
+  assert.equal((await codec.decode(fromAuthjs))?.sub, "user-1");
+
+  const ours = await codec.encode({ sub: "user-2", name: "Ada" }, 3600);
+  const decoded = await decode({ token: ours, secret: SECRET, salt: SALT });
+  assert.equal(decoded?.sub, "user-2");
+  assert.equal(decoded?.name, "Ada");
+  assert.ok(decoded?.exp && decoded.exp - Math.floor(Date.now() / 1000) > 3590);
+});
+
+Deno.test("createSessionCodec() accepts every rotated secret and signs with the newest", async () => {
+  const old = await encode({ token: { sub: "old" }, secret: SECRET, salt: SALT });
+  const codec = createSessionCodec(["a-newer-secret-value-0123456789-abcdef", SECRET], SALT);
+  assert.equal((await codec.decode(old))?.sub, "old");
+  const fresh = await codec.encode({ sub: "new" }, 60);
+  assert.equal(await decode({ token: fresh, secret: SECRET, salt: SALT }).catch(() => null), null);
+});
+
+Deno.test("createSessionCodec() rejects tampered, expired, foreign-salt and garbage tokens", async () => {
+  const codec = createSessionCodec([SECRET], SALT);
+  const token = await codec.encode({ sub: "u" }, 60);
+  const parts = token.split(".");
+  const tampered = [...parts];
+  tampered[3] = tampered[3]!.slice(0, -2) + (tampered[3]!.endsWith("A") ? "BB" : "AA");
+  assert.equal(await codec.decode(tampered.join(".")), null);
+  const expired = await codec.encode({ sub: "u" }, -60);
+  assert.equal(await codec.decode(expired), null);
+  const otherSalt = createSessionCodec([SECRET], "__Secure-authjs.session-token");
+  assert.equal(await otherSalt.decode(token), null);
+  for (const garbage of ["", "x", "a.b.c.d.e", "🙂".repeat(10), token + "."]) {
+    assert.equal(await codec.decode(garbage), null);
+  }
+});
+
+Deno.test("readSessionToken() takes a bearer token, a cookie, or the cookie's chunks", () => {
+  const name = sessionCookieName(new URL("http://127.0.0.1/functions/v1"));
+  assert.equal(name, "authjs.session-token");
+  assert.equal(
+    sessionCookieName(new URL("https://x.supabase.co/functions/v1")),
+    "__Secure-authjs.session-token",
+  );
+  const req = (headers: HeadersInit) => new Request("http://x/session", { headers });
+  assert.equal(readSessionToken(req({ Authorization: "Bearer abc" }), name), "abc");
+  assert.equal(readSessionToken(req({ Cookie: `${name}=whole; other=1` }), name), "whole");
+  assert.equal(readSessionToken(req({ Cookie: `${name}.0=ab; ${name}.1=cd` }), name), "abcd");
+  assert.equal(readSessionToken(req({ Cookie: "other=1" }), name), undefined);
+  assert.equal(readSessionToken(req({ Authorization: "Basic abc" }), name), undefined);
+  assert.equal(readSessionToken(req({ Cookie: `${name}=${"x".repeat(70_000)}` }), name), undefined);
+});
