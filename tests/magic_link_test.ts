@@ -88,6 +88,10 @@ for (const strategy of ["jwt", "database"] as const) {
         assert.equal(session.user.email, email);
         assert.equal(session.user.id, userId);
         assert.ok(Date.parse(session.expires) > Date.now());
+        // Only the public shape: never the session token or other row fields.
+        assert.deepEqual(Object.keys(session).sort(), ["expires", "user"]);
+        assert.deepEqual(Object.keys(session.user).sort(), ["email", "id", "image", "name"]);
+        assert.ok(!JSON.stringify(session).includes(client.cookies.get("authjs.session-token")!));
       });
 
       await t.step("the same link does not work twice", async () => {

@@ -39,10 +39,25 @@ export function createAuthConfig(
         return allowedRedirect(url, baseUrl, config.allowedOrigins);
       },
       session({ session, token, user }) {
-        // Expose the user's id (next_auth.users.id): frontends and RLS need it.
-        const id = (token?.sub as string | undefined) ?? user?.id;
-        if (id && session.user) session.user.id = id;
-        return session;
+        // Only what a frontend needs, plus the user's id (next_auth.users.id) for RLS. For
+        // database sessions Auth.js passes the whole row here, session token included: it
+        // must not reach JavaScript (the cookie is httpOnly for a reason).
+        const source = (user ?? session.user ?? {}) as {
+          id?: string;
+          name?: string | null;
+          email?: string | null;
+          image?: string | null;
+        };
+        const expires = session.expires as unknown;
+        return {
+          user: {
+            id: (token?.sub as string | undefined) ?? source.id,
+            name: source.name ?? null,
+            email: source.email ?? null,
+            image: source.image ?? null,
+          },
+          expires: expires instanceof Date ? expires.toISOString() : String(expires),
+        } as unknown as typeof session;
       },
     },
     logger: {
