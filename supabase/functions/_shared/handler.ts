@@ -17,6 +17,7 @@ import { applyCors, corsPreflight } from "./cors.ts";
 import { readCookie, verifyCsrf } from "./csrf.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { createFastSession } from "./session_fast.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -72,6 +73,9 @@ export function createHandler(
   const log = deps.log ?? ((line: string) => console.error(line));
   const authConfig = createAuthConfig(config, { store, log });
   const providerTypes = providerIndex(authConfig);
+  const fastSession = group === "session" && config.fastSession
+    ? createFastSession({ config, authConfig, store, log })
+    : undefined;
 
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
@@ -110,6 +114,11 @@ export function createHandler(
         "unknown_provider",
         `Cannot find provider "${providerId}"`,
       );
+    }
+
+    if (fastSession && req.method === "GET") {
+      const answer = await fastSession(req);
+      if (answer) return answer;
     }
 
     let body: string | undefined;

@@ -60,3 +60,37 @@ Deno.test("readSessionToken() takes a bearer token, a cookie, or the cookie's ch
   assert.equal(readSessionToken(req({ Authorization: "Basic abc" }), name), undefined);
   assert.equal(readSessionToken(req({ Cookie: `${name}=${"x".repeat(70_000)}` }), name), undefined);
 });
+
+Deno.test("createSessionCodec() agrees with Auth.js's decode on valid and tampered tokens", async () => {
+  const codec = createSessionCodec([SECRET], SALT);
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let tried = 0;
+  for (let i = 0; i < 60; i++) {
+    const token = await encode({
+      token: { sub: `user-${i}`, name: "x".repeat(i * 7) },
+      secret: SECRET,
+      salt: SALT,
+      maxAge: i % 10 === 0 ? -100 : 3600,
+    });
+    const variants = [token];
+    for (let j = 0; j < 5; j++) {
+      const parts = token.split(".");
+      const which = Math.floor(random() * parts.length);
+      const part = parts[which]!;
+      const at = Math.floor(random() * Math.max(part.length, 1));
+      const replacement = alphabet[Math.floor(random() * alphabet.length)]!;
+      parts[which] = part.slice(0, at) + replacement + part.slice(at + 1);
+      variants.push(parts.join("."));
+    }
+    for (const variant of variants) {
+      tried++;
+      const expected = await decode({ token: variant, secret: SECRET, salt: SALT }).catch(() =>
+        null
+      );
+      assert.deepEqual(await codec.decode(variant), expected, `variant ${tried}`);
+    }
+  }
+  assert.equal(tried, 360);
+});
