@@ -16,12 +16,12 @@
  *
  * @example
  * ```ts
- * const fast = createFastSession({ config, authConfig, store });
+ * const fast = createFastSession({ config, options: createAuthOptions(config), store });
  * const response = await fast(req) ?? await Auth(req, authConfig);
  * ```
  */
-import type { AuthConfig } from "@auth/core";
 import type { JWT } from "@auth/core/jwt";
+import type { AuthOptions } from "./auth_options.ts";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
 import type { Store } from "./store/mod.ts";
@@ -48,7 +48,8 @@ interface CookieOptions {
 
 export interface FastSessionDeps {
   config: AppConfig;
-  authConfig: AuthConfig;
+  /** Callbacks, events, session and cookie settings (the full Auth.js config fits too). */
+  options: AuthOptions;
   store: Store;
   log?: (line: string) => void;
 }
@@ -58,23 +59,23 @@ export interface FastSessionDeps {
  * is one the fast path leaves to Auth.js (chunked cookies).
  */
 export function createFastSession(
-  { config, authConfig, store, log = console.error }: FastSessionDeps,
+  { config, options, store, log = console.error }: FastSessionDeps,
 ): (req: Request) => Promise<Response | undefined> {
   const secure = config.publicUrl.protocol === "https:";
-  const cookieName = authConfig.cookies?.sessionToken?.name ?? sessionCookieName(config.publicUrl);
+  const cookieName = options.cookies?.sessionToken?.name ?? sessionCookieName(config.publicUrl);
   const cookieOptions: CookieOptions = {
     httpOnly: true,
     sameSite: "lax",
     path: "/",
     secure,
-    ...(authConfig.cookies?.sessionToken?.options as CookieOptions | undefined),
+    ...(options.cookies?.sessionToken?.options as CookieOptions | undefined),
   };
   const codec = createSessionCodec(config.secrets, cookieName);
-  const maxAge = authConfig.session?.maxAge ?? config.sessionMaxAge;
-  const updateAge = authConfig.session?.updateAge ?? DEFAULT_UPDATE_AGE;
-  const strategy = authConfig.session?.strategy ?? config.sessionStrategy;
-  const callbacks = authConfig.callbacks ?? {};
-  const events = authConfig.events ?? {};
+  const maxAge = options.session?.maxAge ?? config.sessionMaxAge;
+  const updateAge = options.session?.updateAge ?? DEFAULT_UPDATE_AGE;
+  const strategy = options.session?.strategy ?? config.sessionStrategy;
+  const callbacks = options.callbacks ?? {};
+  const events = options.events ?? {};
 
   const respond = (body: unknown, cookies: string[] = []) => {
     const headers = new Headers(NO_STORE);

@@ -30,7 +30,7 @@ Deno.test("createFastSession() honours the jwt and session callbacks and the ses
     },
     events: { session: (message) => void seen.push(message) },
   };
-  const fast = createFastSession({ config, authConfig, store, log: () => {} });
+  const fast = createFastSession({ config, options: authConfig, store, log: () => {} });
   const token = await encode({
     token: { sub: "u1", email: "a@b.c" },
     secret: SECRET,
@@ -52,7 +52,7 @@ Deno.test("createFastSession() signs out when the jwt callback returns null", as
     providers: [],
     callbacks: { jwt: () => null },
   };
-  const fast = createFastSession({ config, authConfig, store, log: () => {} });
+  const fast = createFastSession({ config, options: authConfig, store, log: () => {} });
   const token = await encode({ token: { sub: "u1" }, secret: SECRET, salt: COOKIE });
   const response = (await fast(request(token)))!;
   assert.equal(await response.json(), null);
@@ -60,7 +60,7 @@ Deno.test("createFastSession() signs out when the jwt callback returns null", as
 });
 
 Deno.test("createFastSession() accepts a bearer token and leaves chunked cookies to Auth.js", async () => {
-  const fast = createFastSession({ config, authConfig: { providers: [] }, store, log: () => {} });
+  const fast = createFastSession({ config, options: {}, store, log: () => {} });
   const token = await encode({
     token: { sub: "u2", email: "b@c.d" },
     secret: SECRET,
