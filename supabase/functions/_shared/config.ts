@@ -38,6 +38,8 @@ export interface AppConfig {
   debug: boolean;
   /** Answer `GET /session` without going through `Auth()` (same answer, far less work). */
   fastSession: boolean;
+  /** Session tokens kept opened per isolate (0: decrypt every time). */
+  sessionCacheSize: number;
   /** The environment, for Auth.js's own `AUTH_<PROVIDER>_*` conventions. */
   env: Env;
 }
@@ -101,6 +103,11 @@ export function loadConfig(env: Env): AppConfig {
       ["true", "false"] as const,
       "true",
     ) === "true",
+    sessionCacheSize: integer("AUTH_SESSION_CACHE_SIZE", env.AUTH_SESSION_CACHE_SIZE, {
+      min: 0,
+      max: 100_000,
+      fallback: 1000,
+    }),
     env,
   };
 }

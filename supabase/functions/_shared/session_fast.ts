@@ -70,7 +70,9 @@ export function createFastSession(
     secure,
     ...(options.cookies?.sessionToken?.options as CookieOptions | undefined),
   };
-  const codec = createSessionCodec(config.secrets, cookieName);
+  const codec = createSessionCodec(config.secrets, cookieName, {
+    cacheSize: config.sessionCacheSize,
+  });
   const maxAge = options.session?.maxAge ?? config.sessionMaxAge;
   const updateAge = options.session?.updateAge ?? DEFAULT_UPDATE_AGE;
   const strategy = options.session?.strategy ?? config.sessionStrategy;

@@ -103,9 +103,18 @@ let nodeCryptoLoading: Promise<unknown> | undefined;
  * it would double a cold start. Anything else (rotated secrets, legacy A256GCM) goes through
  * `jose`, as Auth.js does.
  */
-export function createSessionCodec(secrets: readonly string[], salt: string): SessionCodec {
+export function createSessionCodec(
+  secrets: readonly string[],
+  salt: string,
+  { cacheSize = 1000 }: { cacheSize?: number } = {},
+): SessionCodec {
   if (secrets.length === 0) throw new Error("Cannot create a session codec: no secret");
   const cache = new Map<string, Promise<DerivedKey>>();
+  // Tokens already opened: a browser presents the same token on every page view until it is
+  // re-issued (at most daily), so a hit skips the cryptography. The key is the whole
+  // authenticated ciphertext: equal strings cannot hold different payloads. Expiry is
+  // checked on every hit; entries leave first-in-first-out.
+  const opened = new Map<string, JWTPayload>();
   let newest: DerivedKey | undefined;
   const derived = (secret: string, enc: string): Promise<DerivedKey> => {
     const id = `${enc}\u0000${secret}`;
@@ -120,34 +129,19 @@ export function createSessionCodec(secrets: readonly string[], salt: string): Se
   return {
     salt,
     async decode(token) {
-      newest ??= await derived(secrets[0]!, ENC);
-      nodeCryptoLoading ??= import("node:crypto").then((m) => (nodeCrypto = m), () => {});
-      const parsed = parseCompact(token, newest.kid);
-      if (parsed === null) return null;
-      if (parsed !== undefined) {
-        const plain = nodeCrypto
-          ? openSync(nodeCrypto, parsed, newest.key)
-          : await openWebCrypto(parsed, newest);
-        return plain ? validatePayload(plain) : null;
-      }
-      const { jwtDecrypt } = await import("jose");
-      try {
-        const { payload } = await jwtDecrypt(token, async ({ kid, enc }) => {
-          if (!enc || !(enc in KEY_LENGTH)) throw new Error("unsupported enc");
-          for (const secret of secrets) {
-            const { key, kid: thumbprint } = await derived(secret, enc);
-            if (kid === undefined || kid === thumbprint) return key;
-          }
-          throw new Error("no matching secret");
-        }, {
-          clockTolerance: CLOCK_TOLERANCE,
-          keyManagementAlgorithms: ["dir"],
-          contentEncryptionAlgorithms: [ENC, "A256GCM"],
-        });
-        return payload;
-      } catch {
+      const known = opened.get(token);
+      if (known) {
+        if (stillValid(known)) return { ...known };
+        opened.delete(token);
         return null;
       }
+      const payload = await open(token);
+      if (payload && cacheSize > 0) {
+        if (opened.size >= cacheSize) opened.delete(opened.keys().next().value!);
+        opened.set(token, payload);
+        return { ...payload };
+      }
+      return payload;
     },
     async encode(payload, maxAgeSeconds) {
       const { EncryptJWT } = await import("jose");
@@ -161,6 +155,37 @@ export function createSessionCodec(secrets: readonly string[], salt: string): Se
         .encrypt(key);
     },
   };
+
+  async function open(token: string): Promise<JWTPayload | null> {
+    newest ??= await derived(secrets[0]!, ENC);
+    nodeCryptoLoading ??= import("node:crypto").then((m) => (nodeCrypto = m), () => {});
+    const parsed = parseCompact(token, newest.kid);
+    if (parsed === null) return null;
+    if (parsed !== undefined) {
+      const plain = nodeCrypto
+        ? openSync(nodeCrypto, parsed, newest.key)
+        : await openWebCrypto(parsed, newest);
+      return plain ? validatePayload(plain) : null;
+    }
+    const { jwtDecrypt } = await import("jose");
+    try {
+      const { payload } = await jwtDecrypt(token, async ({ kid, enc }) => {
+        if (!enc || !(enc in KEY_LENGTH)) throw new Error("unsupported enc");
+        for (const secret of secrets) {
+          const { key, kid: thumbprint } = await derived(secret, enc);
+          if (kid === undefined || kid === thumbprint) return key;
+        }
+        throw new Error("no matching secret");
+      }, {
+        clockTolerance: CLOCK_TOLERANCE,
+        keyManagementAlgorithms: ["dir"],
+        contentEncryptionAlgorithms: [ENC, "A256GCM"],
+      });
+      return payload;
+    } catch {
+      return null;
+    }
+  }
 }
 
 /** Seconds of clock skew tolerated on `exp`/`nbf`, as Auth.js's decode allows. */
@@ -283,16 +308,25 @@ function validatePayload(plain: Uint8Array<ArrayBuffer>): JWTPayload | null {
     return null;
   }
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return null;
+  return stillValid(payload) ? payload : null;
+}
+
+function stillValid(payload: JWTPayload): boolean {
   const now = Math.floor(Date.now() / 1000);
   const { exp, nbf, iat } = payload;
-  if (exp !== undefined && (typeof exp !== "number" || exp <= now - CLOCK_TOLERANCE)) return null;
-  if (nbf !== undefined && (typeof nbf !== "number" || nbf > now + CLOCK_TOLERANCE)) return null;
-  if (iat !== undefined && typeof iat !== "number") return null;
-  return payload;
+  if (exp !== undefined && (typeof exp !== "number" || exp <= now - CLOCK_TOLERANCE)) return false;
+  if (nbf !== undefined && (typeof nbf !== "number" || nbf > now + CLOCK_TOLERANCE)) return false;
+  return iat === undefined || typeof iat === "number";
 }
+
+/** Native where the runtime has it (Deno 2.5+); the edge runtime may be older. */
+const nativeFromBase64 = (Uint8Array as unknown as {
+  fromBase64?: (text: string, options: { alphabet: string }) => Uint8Array<ArrayBuffer>;
+}).fromBase64;
 
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+  if (nativeFromBase64) return nativeFromBase64(text, { alphabet: "base64url" });
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

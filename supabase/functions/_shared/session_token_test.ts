@@ -108,3 +108,24 @@ Deno.test("createSessionCodec() opens tokens the same before and after node:cryp
   parts[4] = parts[4]!.slice(0, -2) + (parts[4]!.endsWith("AA") ? "BB" : "AA");
   assert.equal(await codec.decode(parts.join(".")), null);
 });
+
+Deno.test("createSessionCodec() caches opened tokens but re-checks expiry and hands out copies", async () => {
+  const codec = createSessionCodec([SECRET], SALT, { cacheSize: 2 });
+  const token = await encode({ token: { sub: "cached" }, secret: SECRET, salt: SALT, maxAge: 60 });
+  const first = await codec.decode(token);
+  first!.sub = "mutated by a callback";
+  assert.equal((await codec.decode(token))?.sub, "cached");
+  const realNow = Date.now;
+  Date.now = () => realNow() + 120_000;
+  try {
+    assert.equal(await codec.decode(token), null, "expired while cached");
+  } finally {
+    Date.now = realNow;
+  }
+  // Bounded: older entries make room, and still decode (the slow way) afterwards.
+  for (let i = 0; i < 5; i++) {
+    const other = await encode({ token: { sub: `u${i}` }, secret: SECRET, salt: SALT });
+    assert.equal((await codec.decode(other))?.sub, `u${i}`);
+  }
+  assert.equal((await codec.decode(token))?.sub, "cached");
+});
