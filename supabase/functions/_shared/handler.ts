@@ -8,15 +8,15 @@
  * Deno.serve(createHandler("session"));
  * ```
  */
-import { Auth } from "@auth/core";
-import type { AuthConfig } from "@auth/core";
-import { createAuthConfig } from "./auth_config.ts";
+import { createAuthOptions } from "./auth_options.ts";
+import type { AuthRuntime } from "./auth_runtime.ts";
 import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { readCookie, verifyCsrf } from "./csrf.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { createFastSession } from "./session_fast.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -70,8 +70,17 @@ export function createHandler(
   const config = deps.config ?? loadConfig(deps.env ?? Deno.env.toObject());
   const store = deps.store ?? createStore(config);
   const log = deps.log ?? ((line: string) => console.error(line));
-  const authConfig = createAuthConfig(config, { store, log });
-  const providerTypes = providerIndex(authConfig);
+  const fastSession = group === "session" && config.fastSession
+    ? createFastSession({ config, options: createAuthOptions(config), store, log })
+    : undefined;
+  // Auth.js and the providers take a while to load: start now in the background, except for
+  // the session function, whose usual request (GET on the fast path) never needs them.
+  let runtime: Promise<AuthRuntime> | undefined;
+  const loadRuntime = () =>
+    runtime ??= import("./auth_runtime.ts").then((m) =>
+      m.createAuthRuntime(config, { store, log })
+    );
+  if (!fastSession) loadRuntime().catch((error) => log(`Cannot load Auth.js: ${error}`));
 
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
@@ -104,6 +113,11 @@ export function createHandler(
         `Missing provider: use /${group}/<provider>`,
       );
     }
+    if (fastSession && req.method === "GET" && !providerId) {
+      const answer = await fastSession(req);
+      if (answer) return answer;
+    }
+    const { auth, providerTypes } = await loadRuntime();
     if (providerId && !providerTypes.has(providerId)) {
       throw new HttpError(
         404,
@@ -125,14 +139,13 @@ export function createHandler(
             csrfCookieName(url),
           ),
           bodyToken: parsed.fields.csrfToken,
-          secret: authConfig.secret!,
+          secret: config.secrets,
         });
       }
     }
 
-    const response = await Auth(
+    const response = await auth(
       new Request(url, { method: req.method, headers: req.headers, body }),
-      authConfig,
     );
     return normalize(response);
   }
@@ -144,36 +157,22 @@ export function createHandler(
     } catch (error) {
       response = errorResponse(error, log);
     }
-    // Redirect responses have immutable headers: copy before adding ours.
-    const headers = new Headers(response.headers);
-    applyCors(req, headers, config.allowedOrigins);
-    setSecurityHeaders(headers);
-    return new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
+    try {
+      applyCors(req, response.headers, config.allowedOrigins);
+      setSecurityHeaders(response.headers);
+      return response;
+    } catch {
+      // Redirects (Response.redirect) have immutable headers: copy, then add ours.
+      const headers = new Headers(response.headers);
+      applyCors(req, headers, config.allowedOrigins);
+      setSecurityHeaders(headers);
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    }
   };
-}
-
-/**
- * Provider id → type, as Auth.js will resolve them: a provider's user options (such as
- * `id: "email"` given to Nodemailer) override its defaults.
- */
-function providerIndex(authConfig: AuthConfig): Map<string, string> {
-  const index = new Map<string, string>();
-  for (const entry of authConfig.providers) {
-    const provider = (typeof entry === "function" ? entry() : entry) as {
-      id: string;
-      type: string;
-      options?: { id?: string; type?: string };
-    };
-    index.set(
-      provider.options?.id ?? provider.id,
-      provider.options?.type ?? provider.type,
-    );
-  }
-  return index;
 }
 
 /** Auth.js's own error answers, in our JSON error shape. */
@@ -212,5 +211,3 @@ function setSecurityHeaders(headers: Headers) {
   // Magic-link and callback URLs carry tokens: never leak them as a Referer.
   headers.set("Referrer-Policy", "no-referrer");
 }
-
-export type { AuthConfig };

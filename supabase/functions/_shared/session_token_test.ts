@@ -60,3 +60,72 @@ Deno.test("readSessionToken() takes a bearer token, a cookie, or the cookie's ch
   assert.equal(readSessionToken(req({ Authorization: "Basic abc" }), name), undefined);
   assert.equal(readSessionToken(req({ Cookie: `${name}=${"x".repeat(70_000)}` }), name), undefined);
 });
+
+Deno.test("createSessionCodec() agrees with Auth.js's decode on valid and tampered tokens", async () => {
+  const codec = createSessionCodec([SECRET], SALT);
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let tried = 0;
+  for (let i = 0; i < 60; i++) {
+    const token = await encode({
+      token: { sub: `user-${i}`, name: "x".repeat(i * 7) },
+      secret: SECRET,
+      salt: SALT,
+      maxAge: i % 10 === 0 ? -100 : 3600,
+    });
+    const variants = [token];
+    for (let j = 0; j < 5; j++) {
+      const parts = token.split(".");
+      const which = Math.floor(random() * parts.length);
+      const part = parts[which]!;
+      const at = Math.floor(random() * Math.max(part.length, 1));
+      const replacement = alphabet[Math.floor(random() * alphabet.length)]!;
+      parts[which] = part.slice(0, at) + replacement + part.slice(at + 1);
+      variants.push(parts.join("."));
+    }
+    for (const variant of variants) {
+      tried++;
+      const expected = await decode({ token: variant, secret: SECRET, salt: SALT }).catch(() =>
+        null
+      );
+      assert.deepEqual(await codec.decode(variant), expected, `variant ${tried}`);
+    }
+  }
+  assert.equal(tried, 360);
+});
+
+Deno.test("createSessionCodec() opens tokens the same before and after node:crypto loads", async () => {
+  const token = await encode({ token: { sub: "early" }, secret: SECRET, salt: SALT });
+  // A fresh module instance has not loaded node:crypto yet: its first decode uses WebCrypto.
+  const fresh = await import(`./session_token.ts?fresh=${crypto.randomUUID()}`);
+  const codec = fresh.createSessionCodec([SECRET], SALT);
+  assert.equal((await codec.decode(token))?.sub, "early");
+  await import("node:crypto");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal((await codec.decode(token))?.sub, "early");
+  const parts = token.split(".");
+  parts[4] = parts[4]!.slice(0, -2) + (parts[4]!.endsWith("AA") ? "BB" : "AA");
+  assert.equal(await codec.decode(parts.join(".")), null);
+});
+
+Deno.test("createSessionCodec() caches opened tokens but re-checks expiry and hands out copies", async () => {
+  const codec = createSessionCodec([SECRET], SALT, { cacheSize: 2 });
+  const token = await encode({ token: { sub: "cached" }, secret: SECRET, salt: SALT, maxAge: 60 });
+  const first = await codec.decode(token);
+  first!.sub = "mutated by a callback";
+  assert.equal((await codec.decode(token))?.sub, "cached");
+  const realNow = Date.now;
+  Date.now = () => realNow() + 120_000;
+  try {
+    assert.equal(await codec.decode(token), null, "expired while cached");
+  } finally {
+    Date.now = realNow;
+  }
+  // Bounded: older entries make room, and still decode (the slow way) afterwards.
+  for (let i = 0; i < 5; i++) {
+    const other = await encode({ token: { sub: `u${i}` }, secret: SECRET, salt: SALT });
+    assert.equal((await codec.decode(other))?.sub, `u${i}`);
+  }
+  assert.equal((await codec.decode(token))?.sub, "cached");
+});

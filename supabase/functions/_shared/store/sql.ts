@@ -9,7 +9,7 @@
  * const found = await store.getSessionAndUser(sessionToken);
  * ```
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import type {
   AdapterAccount,
   AdapterAuthenticator,
@@ -69,28 +69,34 @@ function pick(source: object, columns: readonly string[]): Row {
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
-  const sql = postgres(options.url, {
-    max: options.max ?? 3,
-    prepare: options.prepare ?? true,
-    idle_timeout: 20,
-    connect_timeout: 5,
-    onnotice: () => {},
-    connection: { application_name: "authjs-supabase-edge" },
-    // bigint columns (expires_at, counter) hold values well inside Number's range.
-    types: {
-      int8: {
-        to: 20,
-        from: [20],
-        serialize: (value: number) => String(value),
-        parse: (value: string) => Number(value),
-      },
-    },
-  });
-
+  // The driver (and Node compatibility it pulls in) loads on first use, not at start-up:
+  // a function answering JWT sessions may never need the database.
+  let client: Promise<postgres.Sql> | undefined;
+  const connect = () =>
+    client ??= import("postgres").then(({ default: postgres }) =>
+      postgres(options.url, {
+        max: options.max ?? 3,
+        prepare: options.prepare ?? true,
+        idle_timeout: 20,
+        connect_timeout: 5,
+        onnotice: () => {},
+        connection: { application_name: "authjs-supabase-edge" },
+        // bigint columns (expires_at, counter) hold values well inside Number's range.
+        types: {
+          int8: {
+            to: 20,
+            from: [20],
+            serialize: (value: number) => String(value),
+            parse: (value: string) => Number(value),
+          },
+        },
+      })
+    );
   const one = <T>(rows: readonly Row[]): T | null => (rows[0] as T | undefined) ?? null;
 
   return {
     async createUser(user) {
+      const sql = await connect();
       const values = pick(user, USER_COLUMNS);
       if (isUuid(user.id)) values.id = user.id;
       values.emailVerified ??= null;
@@ -101,6 +107,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getUser(id) {
+      const sql = await connect();
       if (!isUuid(id)) return null;
       return one<AdapterUser>(
         await sql`
@@ -109,6 +116,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getUserByEmail(email) {
+      const sql = await connect();
       return one<AdapterUser>(
         await sql`
         select id, name, email, "emailVerified", image from next_auth.users
@@ -117,6 +125,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getUserByAccount({ provider, providerAccountId }) {
+      const sql = await connect();
       return one<AdapterUser>(
         await sql`
         select u.id, u.name, u.email, u."emailVerified", u.image
@@ -126,6 +135,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async updateUser(user) {
+      const sql = await connect();
       if (!isUuid(user.id)) {
         throw new Error(`Cannot update user: "${user.id}" not found`);
       }
@@ -145,6 +155,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async deleteUser(id) {
+      const sql = await connect();
       if (!isUuid(id)) return null;
       // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
       return one<AdapterUser>(
@@ -155,6 +166,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async linkAccount(account) {
+      const sql = await connect();
       const rows = await sql`
         insert into next_auth.accounts ${sql(pick(account, ACCOUNT_COLUMNS))}
         returning *`;
@@ -162,6 +174,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async unlinkAccount({ provider, providerAccountId }) {
+      const sql = await connect();
       const row = one<Row>(
         await sql`
         delete from next_auth.accounts
@@ -172,6 +185,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getAccount(providerAccountId, provider) {
+      const sql = await connect();
       const row = one<Row>(
         await sql`
         select * from next_auth.accounts
@@ -181,6 +195,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async createSession(session) {
+      const sql = await connect();
       const rows = await sql`
         insert into next_auth.sessions ("sessionToken", "userId", expires)
         values (${session.sessionToken}, ${session.userId}, ${session.expires})
@@ -189,6 +204,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getSessionAndUser(sessionToken) {
+      const sql = await connect();
       const row = one<Row>(
         await sql`
         select s.id as s_id, s."sessionToken" as "s_sessionToken", s."userId" as "s_userId",
@@ -211,6 +227,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async updateSession(session) {
+      const sql = await connect();
       const values = pick(session, ["expires", "userId"]);
       const rows = Object.keys(values).length
         ? await sql`
@@ -224,6 +241,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async deleteSession(sessionToken) {
+      const sql = await connect();
       return one<AdapterSession>(
         await sql`
         delete from next_auth.sessions where "sessionToken" = ${sessionToken}
@@ -232,6 +250,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async createVerificationToken(token) {
+      const sql = await connect();
       const rows = await sql`
         insert into next_auth.verification_tokens (identifier, token, expires)
         values (${token.identifier}, ${token.token}, ${token.expires})
@@ -240,6 +259,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async useVerificationToken({ identifier, token }) {
+      const sql = await connect();
       return one<VerificationToken>(
         await sql`
         delete from next_auth.verification_tokens
@@ -249,6 +269,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getAuthenticator(credentialID) {
+      const sql = await connect();
       return one<AdapterAuthenticator>(
         await sql`
         select * from next_auth.authenticators where "credentialID" = ${credentialID}`,
@@ -256,6 +277,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async createAuthenticator(authenticator) {
+      const sql = await connect();
       const rows = await sql`
         insert into next_auth.authenticators ${
         sql(pick(authenticator, [
@@ -274,6 +296,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async listAuthenticatorsByUserId(userId) {
+      const sql = await connect();
       if (!isUuid(userId)) return [];
       const rows = await sql`
         select * from next_auth.authenticators where "userId" = ${userId}
@@ -282,6 +305,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async updateAuthenticatorCounter(credentialID, counter) {
+      const sql = await connect();
       const row = one<AdapterAuthenticator>(
         await sql`
         update next_auth.authenticators set counter = ${counter}
@@ -297,7 +321,9 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async close() {
-      await sql.end({ timeout: 5 });
+      const pending = client;
+      client = undefined;
+      if (pending) await (await pending).end({ timeout: 5 });
     },
   };
 }

@@ -1,0 +1,242 @@
+/**
+ * `npm run bench`: this project's `session` function against stock `Auth()`, side by side in
+ * one run on this machine, loaded by the same client (autocannon, in its own process), for
+ * JWT and database sessions, with a hello-world function as the ceiling. Also cold start
+ * (process start → first answer) and peak memory of each function process.
+ *
+ * Settings: BENCH_DURATION (seconds per measurement, default 10), BENCH_CONNECTIONS
+ * (default 32), DATABASE_URL (a PostgreSQL server for the database strategy; the embedded
+ * PGlite otherwise — which then bounds both sides alike).
+ */
+import { encode } from "@auth/core/jwt";
+import postgres from "postgres";
+import { openDatabase } from "../dev/database.ts";
+
+const DURATION = Number(Deno.env.get("BENCH_DURATION") ?? 10);
+const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? 32);
+const SECRET = "benchmark-secret-0123456789-abcdefghijklmnop";
+const COOKIE = "authjs.session-token";
+const root = new URL("../", import.meta.url);
+const deno = Deno.execPath();
+
+interface Target {
+  name: string;
+  entry: string;
+  path: string;
+  env: Record<string, string>;
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+}
+
+function spawnFunction(target: Target, port: number) {
+  return new Deno.Command(deno, {
+    args: ["run", "-A", "dev/serve_function.ts", target.entry, String(port)],
+    cwd: root,
+    env: { ...target.env, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function untilAnswered(url: string, headers: HeadersInit, timeoutMs = 30_000) {
+  const start = performance.now();
+  for (;;) {
+    try {
+      const response = await fetch(url, { headers });
+      await response.body?.cancel();
+      if (response.ok) return performance.now() - start;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - start > timeoutMs) throw new Error(`No answer from ${url}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function peakMemoryMb(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Load> {
+  const args = ["autocannon", "-j", "-c", String(CONNECTIONS), "-d", String(seconds)];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
+  args.push(url);
+  const out = await new Deno.Command("npx", { args, cwd: root, stdout: "piped", stderr: "null" })
+    .output();
+  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+let nextPort = 39100;
+async function measure(target: Target, headers: Record<string, string>) {
+  const port = nextPort++;
+  const child = spawnFunction(target, port);
+  const url = `http://127.0.0.1:${port}${target.path}`;
+  try {
+    const coldMs = await untilAnswered(url, headers);
+    // Check the answer is a real session before timing it.
+    const probe = await fetch(url, { headers });
+    const text = await probe.text();
+    if (target.path.endsWith("/session") && !text.includes("bench@example.com")) {
+      throw new Error(`${target.name} did not return the session: ${text.slice(0, 200)}`);
+    }
+    await load(url, headers, 2); // warm-up
+    const cpuBefore = cpuSeconds(child.pid);
+    const result = await load(url, headers, DURATION);
+    // CPU time per answer barely depends on what else the machine is doing, unlike req/s.
+    const cpuUs = (cpuSeconds(child.pid) - cpuBefore) * 1e6 / result.requests;
+    return { ...result, coldMs, cpuUs, memoryMb: peakMemoryMb(child.pid) };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+async function coldStart(target: Target, headers: Record<string, string>, runs = 3) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const port = nextPort++;
+    const child = spawnFunction(target, port);
+    try {
+      times.push(await untilAnswered(`http://127.0.0.1:${port}${target.path}`, headers));
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(9);
+
+console.log(`Benchmark: ${CONNECTIONS} connections, ${DURATION} s per run, ${Deno.build.target}`);
+const database = await openDatabase({
+  serverUrl: Deno.env.get("DATABASE_URL") || undefined,
+  fresh: true,
+  quiet: true,
+});
+console.log(`Database: ${database.kind === "pglite" ? "embedded PGlite" : "PostgreSQL"}`);
+const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+try {
+  const [user] = await sql`insert into next_auth.users (email, name)
+    values ('bench@example.com', 'Bench') returning id`;
+  const sessionToken = crypto.randomUUID();
+  await sql`insert into next_auth.sessions ("sessionToken", "userId", expires)
+    values (${sessionToken}, ${user!.id}, now() + interval '30 days')`;
+  const jwe = await encode({
+    token: { sub: user!.id, email: "bench@example.com", name: "Bench" },
+    secret: SECRET,
+    salt: COOKIE,
+  });
+
+  const baseEnv = {
+    AUTH_SECRET: SECRET,
+    AUTH_URL: "http://127.0.0.1:54321/functions/v1",
+    DATABASE_URL: database.url,
+  };
+  const hello: Target = {
+    name: "hello world",
+    entry: "bench/functions/hello/index.ts",
+    path: "/hello",
+    env: {},
+  };
+  const rows: { label: string; r: Awaited<ReturnType<typeof measure>> }[] = [];
+  const ratios: string[] = [];
+
+  const h = await measure(hello, {});
+  rows.push({ label: "hello world (ceiling)", r: h });
+
+  for (const strategy of ["jwt", "database"] as const) {
+    const env = { ...baseEnv, AUTH_SESSION_STRATEGY: strategy };
+    const cookie = { Cookie: `${COOKIE}=${strategy === "jwt" ? jwe : sessionToken}` };
+    const stock = await measure({
+      name: `stock ${strategy}`,
+      entry: "bench/functions/stock-session/index.ts",
+      path: "/functions/v1/session",
+      env,
+    }, cookie);
+    const ours = await measure({
+      name: `session ${strategy}`,
+      entry: "supabase/functions/session/index.ts",
+      path: "/session",
+      env,
+    }, cookie);
+    rows.push({ label: `stock Auth() GET /session, ${strategy}`, r: stock });
+    rows.push({ label: `session function, ${strategy}`, r: ours });
+    if (strategy === "jwt") {
+      // Every request decrypts: what a token the isolate has not seen yet costs.
+      const uncached = await measure({
+        name: "session jwt uncached",
+        entry: "supabase/functions/session/index.ts",
+        path: "/session",
+        env: { ...env, AUTH_SESSION_CACHE_SIZE: "0" },
+      }, cookie);
+      rows.push({ label: "session function, jwt, no token cache", r: uncached });
+      ratios.push(
+        `jwt without the token cache: throughput ${
+          (uncached.rps / stock.rps).toFixed(1)
+        }x stock, ` +
+          `CPU per answer ${(stock.cpuUs / uncached.cpuUs).toFixed(1)}x less`,
+      );
+    }
+    ratios.push(
+      `${strategy}: throughput ${(ours.rps / stock.rps).toFixed(1)}x stock, ` +
+        `p99 ${(ours.p99 / stock.p99).toFixed(2)}x stock (${ours.p99} vs ${stock.p99} ms), ` +
+        `CPU per answer ${(stock.cpuUs / ours.cpuUs).toFixed(1)}x less`,
+    );
+  }
+
+  const env = { ...baseEnv, AUTH_SESSION_STRATEGY: "jwt" };
+  const coldHello = await coldStart(hello, {});
+  const coldSession = await coldStart(
+    { name: "session", entry: "supabase/functions/session/index.ts", path: "/session", env },
+    {},
+  );
+
+  console.log(
+    `\n${"".padEnd(38)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}` +
+      `${"CPU µs".padStart(9)}${"errors".padStart(9)}${"non-2xx".padStart(9)}` +
+      `${"peak MB".padStart(9)}`,
+  );
+  for (const { label, r } of rows) {
+    console.log(
+      `${label.padEnd(38)}${fmt(r.rps)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.cpuUs)}${fmt(r.errors)}${
+        fmt(r.non2xx)
+      }${fmt(r.memoryMb, 1)}`,
+    );
+  }
+  console.log("\nRatios (session function vs stock Auth(), same run):");
+  for (const line of ratios) console.log(`  ${line}`);
+  console.log(
+    `\nCold start (process start to first answer, median of 3): hello ${
+      coldHello.toFixed(0)
+    } ms, session ${coldSession.toFixed(0)} ms (${(coldSession / coldHello).toFixed(2)}x hello)`,
+  );
+} finally {
+  await sql.end();
+  await database.close();
+}

@@ -1,0 +1,68 @@
+/**
+ * The part of the Auth.js configuration that answering a session needs: callbacks, session
+ * settings, events, cookies. Light to load (no providers, no Auth.js runtime), so the
+ * session fast path starts quickly; the full configuration (`auth_config.ts`) spreads it.
+ *
+ * @example
+ * ```ts
+ * const options = createAuthOptions(config);
+ * options.session?.strategy; // "jwt"
+ * ```
+ */
+import type { AuthConfig } from "@auth/core";
+import type { AppConfig } from "./config.ts";
+
+export type AuthOptions = Pick<AuthConfig, "callbacks" | "session" | "events" | "cookies">;
+
+export function createAuthOptions(config: AppConfig): AuthOptions {
+  return {
+    session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
+    callbacks: {
+      redirect({ url, baseUrl }) {
+        return allowedRedirect(url, baseUrl, config.allowedOrigins);
+      },
+      session({ session, token, user }) {
+        // Only what a frontend needs, plus the user's id (next_auth.users.id) for RLS. For
+        // database sessions Auth.js passes the whole row here, session token included: it
+        // must not reach JavaScript (the cookie is httpOnly for a reason).
+        const source = (user ?? session.user ?? {}) as {
+          id?: string;
+          name?: string | null;
+          email?: string | null;
+          image?: string | null;
+        };
+        const expires = session.expires as unknown;
+        return {
+          user: {
+            id: (token?.sub as string | undefined) ?? source.id,
+            name: source.name ?? null,
+            email: source.email ?? null,
+            image: source.image ?? null,
+          },
+          expires: expires instanceof Date ? expires.toISOString() : String(expires),
+        } as unknown as typeof session;
+      },
+    },
+  };
+}
+
+/**
+ * Where Auth.js may send the browser: relative paths on the functions' origin, or absolute
+ * URLs on an allowed origin. Anything else falls back to `baseUrl`.
+ */
+export function allowedRedirect(
+  url: string,
+  baseUrl: string,
+  allowedOrigins: Set<string>,
+): string {
+  if (url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\")) {
+    return `${baseUrl}${url}`;
+  }
+  try {
+    const target = new URL(url);
+    if (allowedOrigins.has(target.origin)) return target.href;
+  } catch {
+    // not a URL: fall through
+  }
+  return baseUrl;
+}
