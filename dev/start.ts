@@ -5,6 +5,7 @@
  * Settings come from the environment and from `supabase/functions/.env` (the file
  * `supabase functions serve --env-file` reads), then the stack's own defaults.
  */
+import { generateSigningKey } from "../supabase/functions/_shared/access_token.ts";
 import { startLocalStack } from "./stack.ts";
 
 const root = new URL("../", import.meta.url);
@@ -18,6 +19,13 @@ for (const [key, value] of Object.entries(Deno.env.toObject())) {
   if (key.startsWith("AUTH_") || key === "DATABASE_URL") env[key] = value;
 }
 env.AUTH_SECRET ??= await persistentSecret(new URL("auth-secret", localDir));
+if (!env.AUTH_JWT_LEGACY_SECRET) {
+  // The ES256 key of the access tokens, kept so tokens and the served JWKS survive restarts.
+  env.AUTH_JWT_PRIVATE_KEY ??= await persistentSecret(
+    new URL("jwt-private-key.json", localDir),
+    generateSigningKey,
+  );
+}
 
 const port = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const started = Date.now();
@@ -44,6 +52,7 @@ Auth.js on Supabase Edge is running (${Date.now() - started} ms)
   Functions   ${stack.functionsUrl}/<name>   (${stack.functions.join(", ")})
   Session     ${stack.functionsUrl}/session
   Sign in     ${stack.functionsUrl}/signin
+  RLS tokens  ${stack.functionsUrl}/access-token   (issuer ${stack.config.accessToken.issuer})
   Mail        ${stack.mail.httpUrl}   (SMTP ${stack.mail.smtpUrl})
   Database    ${
   stack.database.kind === "pglite" ? "embedded PGlite, data in .local/db" : "DATABASE_URL"
@@ -69,12 +78,15 @@ function redact(url: string): string {
   return u.href;
 }
 
-async function persistentSecret(file: URL): Promise<string> {
+async function persistentSecret(
+  file: URL,
+  generate = () =>
+    Promise.resolve(btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(33))))),
+): Promise<string> {
   try {
     return (await Deno.readTextFile(file)).trim();
   } catch {
-    const bytes = crypto.getRandomValues(new Uint8Array(33));
-    const secret = btoa(String.fromCharCode(...bytes));
+    const secret = await generate();
     await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
     return secret;
   }
