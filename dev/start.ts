@@ -6,6 +6,7 @@
  * `supabase functions serve --env-file` reads), then the stack's own defaults.
  */
 import { generateSigningKey } from "../supabase/functions/_shared/access_token.ts";
+import { readEnvFile } from "./env_file.ts";
 import { startLocalStack } from "./stack.ts";
 
 const root = new URL("../", import.meta.url);
@@ -13,7 +14,7 @@ const localDir = new URL(".local/", root);
 await Deno.mkdir(localDir, { recursive: true });
 
 const env: Record<string, string> = {
-  ...readEnvFile(new URL("supabase/functions/.env", root)),
+  ...readEnvFile(readText(new URL("supabase/functions/.env", root))),
 };
 for (const [key, value] of Object.entries(Deno.env.toObject())) {
   if (key.startsWith("AUTH_") || key === "DATABASE_URL") env[key] = value;
@@ -92,22 +93,10 @@ async function persistentSecret(
   }
 }
 
-function readEnvFile(file: URL): Record<string, string> {
-  let text: string;
+function readText(file: URL): string {
   try {
-    text = Deno.readTextFileSync(file);
+    return Deno.readTextFileSync(file);
   } catch {
-    return {};
+    return "";
   }
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = line.match(
-      /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/,
-    );
-    if (!m) continue;
-    let value = m[2]!;
-    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
-    out[m[1]!] = value;
-  }
-  return out;
 }

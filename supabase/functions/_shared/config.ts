@@ -206,13 +206,25 @@ function readRest(env: Env): RestStoreConfig {
     throw new ConfigError("Cannot start: SUPABASE_URL is missing (needed with AUTH_STORE=rest)");
   }
   const url = parseUrl("SUPABASE_URL", value).href.replace(/\/+$/, "");
-  const serviceRoleKey = env.SUPABASE_SERVICE_ROLE_KEY;
+  const serviceRoleKey = env.SUPABASE_SERVICE_ROLE_KEY || firstSecretKey(env.SUPABASE_SECRET_KEYS);
   if (!serviceRoleKey) {
     throw new ConfigError(
       "Cannot start: SUPABASE_SERVICE_ROLE_KEY is missing (needed with AUTH_STORE=rest)",
     );
   }
   return { url, serviceRoleKey };
+}
+
+/** Projects on the new API keys get `SUPABASE_SECRET_KEYS`, a JSON object of named keys. */
+function firstSecretKey(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const keys = JSON.parse(value);
+    const first = keys && typeof keys === "object" ? Object.values(keys)[0] : undefined;
+    return typeof first === "string" && first ? first : undefined;
+  } catch {
+    throw new ConfigError("Cannot start: SUPABASE_SECRET_KEYS is not a JSON object of keys");
+  }
 }
 
 function readAccessToken(env: Env, publicUrl: URL): AccessTokenConfig {

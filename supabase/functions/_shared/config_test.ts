@@ -154,6 +154,13 @@ Deno.test("loadConfig() picks the store driver and the access-token settings", (
     { ...base, AUTH_STORE: "rest", SUPABASE_URL: "https://abc.supabase.co" },
     /SUPABASE_SERVICE_ROLE_KEY is missing/,
   );
+  const newKeys = loadConfig({
+    ...base,
+    AUTH_STORE: "rest",
+    SUPABASE_URL: "https://abc.supabase.co",
+    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_abc"}',
+  });
+  assert.equal(newKeys.rest?.serviceRoleKey, "sb_secret_abc");
   assertConfigError({ ...base, AUTH_JWT_KID: "has space" }, /AUTH_JWT_KID/);
   assertConfigError({ ...base, AUTH_JWT_ISSUER: "not a url" }, /AUTH_JWT_ISSUER/);
 });
