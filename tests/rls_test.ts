@@ -100,6 +100,18 @@ Deno.test("an access token from a real session reads exactly the user's rows und
       assert.equal(bobClaims.sub, ids["bob@example.com"]);
     });
 
+    await t.step(
+      "a protected function takes the access token as bearer (functions.invoke)",
+      async () => {
+        const { access_token } = await issue(ada);
+        const response = await new Client().get(`${stack.functionsUrl}/example-protected`, {
+          Authorization: `Bearer ${access_token}`,
+        });
+        assert.equal(response.status, 200);
+        assert.equal((await response.json()).user.id, ids["ada@example.com"]);
+      },
+    );
+
     await t.step("without a session there is no token", async () => {
       const response = await new Client().get(`${stack.functionsUrl}/access-token`);
       assert.equal(response.status, 401);

@@ -13,7 +13,16 @@
  * const jwks = await signer.jwks(); // { keys: [{ kty: "EC", kid, ... }] } — public only
  * ```
  */
-import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, type JWK, SignJWT } from "jose";
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  importJWK,
+  importPKCS8,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import type { AccessTokenConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -43,10 +52,13 @@ export interface AccessTokenSigner {
   sign(subject: AccessTokenSubject, now?: number): Promise<IssuedAccessToken>;
   /** The public verification keys; empty for HS256 (the secret is never published). */
   jwks(): Promise<{ keys: JWK[] }>;
+  /** The claims of a valid, unexpired token this signer issued; null otherwise. */
+  verify(token: string): Promise<JWTPayload | null>;
 }
 
 interface LoadedKey {
   privateKey: CryptoKey | Uint8Array;
+  verifyKey: CryptoKey | Uint8Array;
   publicJwk?: JWK;
   kid?: string;
 }
@@ -93,12 +105,29 @@ export function createAccessTokenSigner(config: AccessTokenConfig): AccessTokenS
       const { publicJwk } = await load();
       return { keys: publicJwk ? [publicJwk] : [] };
     },
+    async verify(token) {
+      const { verifyKey } = await load();
+      try {
+        const { payload } = await jwtVerify(token, verifyKey, {
+          algorithms: [alg],
+          issuer: config.issuer,
+          audience: ACCESS_TOKEN_AUDIENCE,
+          clockTolerance: 15,
+        });
+        return typeof payload.sub === "string" && payload.role === ACCESS_TOKEN_ROLE
+          ? payload
+          : null;
+      } catch {
+        return null;
+      }
+    },
   };
 }
 
 async function loadKey(config: AccessTokenConfig): Promise<LoadedKey> {
   if (!config.privateKey) {
-    return { privateKey: new TextEncoder().encode(config.legacySecret!) };
+    const secret = new TextEncoder().encode(config.legacySecret!);
+    return { privateKey: secret, verifyKey: secret };
   }
   let privateKey: CryptoKey | Uint8Array;
   try {
@@ -119,7 +148,13 @@ async function loadKey(config: AccessTokenConfig): Promise<LoadedKey> {
   const kid = config.kid ??
     (config.privateKey.format === "jwk" ? config.privateKey.jwk.kid : undefined) ??
     await calculateJwkThumbprint(base, "sha256");
-  return { privateKey, kid, publicJwk: { ...base, kid, alg: "ES256", use: "sig" } };
+  const verifyKey = await importJWK({ ...base, alg: "ES256" }, "ES256");
+  return {
+    privateKey,
+    verifyKey,
+    kid,
+    publicJwk: { ...base, kid, alg: "ES256", use: "sig" },
+  };
 }
 
 /**

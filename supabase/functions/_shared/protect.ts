@@ -3,6 +3,8 @@
  * (the session cookie, its chunks, or `Authorization: Bearer <session token>`) without an
  * HTTP round trip to the `session` function. JWT sessions are decrypted here with the same
  * keys Auth.js uses; database sessions cost one query (the session joined with its user).
+ * A bearer access token from the `access-token` function (what supabase-js sends to
+ * `functions.invoke` once given `accessToken`) is accepted too, checked against our own key.
  *
  * @example
  * ```ts
@@ -20,6 +22,7 @@
  * const { user } = await requireSession(req); // throws a 401 HttpError when signed out
  * ```
  */
+import { type AccessTokenSigner, createAccessTokenSigner } from "./access_token.ts";
 import { type AppConfig, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -62,25 +65,45 @@ export interface SessionGuard {
  * ```
  */
 export function createSessionGuard(
-  config: Pick<
-    AppConfig,
-    | "secrets"
-    | "publicUrl"
-    | "sessionStrategy"
-    | "databaseUrl"
-    | "databasePrepare"
-    | "databasePoolSize"
-    | "storeDriver"
-    | "rest"
-  >,
-  deps: { store?: Store; now?: () => number } = {},
+  config:
+    & Pick<
+      AppConfig,
+      | "secrets"
+      | "publicUrl"
+      | "sessionStrategy"
+      | "databaseUrl"
+      | "databasePrepare"
+      | "databasePoolSize"
+      | "storeDriver"
+      | "rest"
+    >
+    & Partial<Pick<AppConfig, "accessToken">>,
+  deps: { store?: Store; now?: () => number; accessTokens?: AccessTokenSigner } = {},
 ): SessionGuard {
   const cookieName = sessionCookieName(config.publicUrl);
   const codec = createSessionCodec(config.secrets, cookieName);
   const now = deps.now ?? Date.now;
   let store = deps.store;
+  const accessTokens = deps.accessTokens ??
+    (config.accessToken?.privateKey || config.accessToken?.legacySecret
+      ? createAccessTokenSigner(config.accessToken)
+      : undefined);
 
   async function verify(token: string): Promise<VerifiedSession | null> {
+    // A session is a JWE (five parts) or an opaque database token; a JWS (three) can only be
+    // one of our access tokens.
+    if (token.split(".").length === 3) {
+      const claims = accessTokens ? await accessTokens.verify(token) : null;
+      if (!claims) return null;
+      return {
+        user: {
+          id: claims.sub!,
+          email: typeof claims.email === "string" ? claims.email : null,
+        },
+        expires: new Date(claims.exp! * 1000).toISOString(),
+        sessionId: typeof claims.session_id === "string" ? claims.session_id : undefined,
+      };
+    }
     if (config.sessionStrategy === "database") {
       store ??= createStore(config);
       const found = await store.getSessionAndUser(token);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createAccessTokenSigner } from "./access_token.ts";
 import { loadConfig } from "./config.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { createSessionGuard, protect } from "./protect.ts";
@@ -116,4 +117,41 @@ Deno.test("a 401 from requireSession() becomes a JSON error response", async () 
   const response = errorResponse(error);
   assert.equal(response.status, 401);
   assert.equal((await response.json()).error, "session_missing");
+});
+
+Deno.test("requireSession() takes our own access tokens as bearer, and only valid ones", async () => {
+  const env = {
+    AUTH_SECRET: SECRET,
+    AUTH_URL: "https://abc.supabase.co/functions/v1",
+    DATABASE_URL: "postgres://postgres@127.0.0.1:1/unused",
+    AUTH_JWT_LEGACY_SECRET: "legacy-jwt-secret-for-tests-0123456789abcdef",
+  };
+  const withTokens = loadConfig(env);
+  const signer = createAccessTokenSigner(withTokens.accessToken);
+  const tokenGuard = createSessionGuard(withTokens);
+  const bearer = (token: string) =>
+    new Request(url, { headers: { Authorization: `Bearer ${token}` } });
+
+  const { token } = await signer.sign({ id: "user-9", email: "ada@example.com" });
+  const session = await tokenGuard.requireSession(bearer(token));
+  assert.equal(session.user.id, "user-9");
+  assert.equal(session.user.email, "ada@example.com");
+
+  const expired = await signer.sign({ id: "user-9" }, Math.floor(Date.now() / 1000) - 3600);
+  const foreign = await createAccessTokenSigner(
+    loadConfig({ ...env, AUTH_JWT_ISSUER: "https://elsewhere.example/oidc" }).accessToken,
+  ).sign({ id: "user-9" });
+  const at = token.length - 5;
+  const tampered = token.slice(0, at) + (token[at] === "A" ? "B" : "A") + token.slice(at + 1);
+  for (const bad of [expired.token, foreign.token, tampered]) {
+    assert.deepEqual(
+      await statusAndCode(() => tokenGuard.requireSession(bearer(bad))),
+      [401, "session_invalid"],
+    );
+  }
+  // Without a configured key, no JWS is ever accepted.
+  assert.deepEqual(
+    await statusAndCode(() => guard.requireSession(bearer(token))),
+    [401, "session_invalid"],
+  );
 });
