@@ -77,6 +77,7 @@ const projectUrl = `https://${ref ?? "<project-ref>"}.supabase.co`;
 // The secrets, checked as the deployed functions will read them (Supabase adds its own).
 const envFile = new URL(args["env-file"]!, `file://${Deno.cwd()}/`);
 let secrets: Record<string, string> = {};
+let hs256 = false;
 if (!args["skip-secrets"]) {
   try {
     secrets = readEnvFile(Deno.readTextFileSync(envFile));
@@ -103,7 +104,8 @@ if (!args["skip-secrets"]) {
       ...secrets,
     });
     const signer = createAccessTokenSigner(config.accessToken);
-    if (signer.alg === "HS256") {
+    hs256 = signer.alg === "HS256";
+    if (hs256) {
       console.warn(
         "Note: no AUTH_JWT_PRIVATE_KEY, access tokens are signed HS256 with AUTH_JWT_LEGACY_SECRET (no OIDC issuer to register)",
       );
@@ -114,8 +116,8 @@ if (!args["skip-secrets"]) {
 }
 
 const refArgs = ref && !linked ? ["--project-ref", ref] : [];
-const steps: { why: string; args: string[] }[] = [
-  { why: "check the login", args: ["projects", "list", "-o", "json"] },
+const steps: { why: string; args: string[]; quiet?: boolean }[] = [
+  { why: "check the login", args: ["projects", "list", "-o", "json"], quiet: true },
   ...(ref && !linked ? [{ why: "link the project", args: ["link", "--project-ref", ref] }] : []),
   ...(args["skip-migrations"] ? [] : [{
     why: "create the next_auth schema (roles.sql is a no-op on a hosted project)",
@@ -138,7 +140,7 @@ for (const step of steps) {
     args: step.args,
     cwd: projectDir,
     stdin: "inherit",
-    stdout: "inherit",
+    stdout: step.quiet ? "null" : "inherit",
     stderr: "inherit",
   }).output();
   if (!success) {
@@ -151,16 +153,21 @@ for (const step of steps) {
 }
 
 const functionsUrl = secrets.AUTH_URL?.replace(/\/+$/, "") ?? `${projectUrl}/functions/v1`;
+const nextSteps = [
+  hs256
+    ? "Access tokens are HS256 with the legacy JWT secret: Supabase accepts them as its own."
+    : `Let Supabase trust the access tokens: Dashboard → Authentication → Third-Party Auth →
+     Add provider → Custom OIDC, issuer ${secrets.AUTH_JWT_ISSUER ?? `${functionsUrl}/oidc`}
+     (discovery: ${functionsUrl}/oidc/.well-known/openid-configuration)`,
+  `Frontends: list their origins in AUTH_ALLOWED_ORIGINS; give supabase-js an accessToken
+     function that returns access_token from ${functionsUrl}/access-token
+     (fetched with credentials: "include", or the session as a Bearer token)`,
+  "AUTH_STORE=rest only: Dashboard → Project Settings → Data API → Exposed schemas → add next_auth",
+  `First-party cookies (Safari, Firefox block third-party ones): a custom domain for the
+     project (\`npx supabase domains create --custom-hostname auth.example.com\`), then
+     AUTH_URL=https://auth.example.com/functions/v1 and run this again`,
+];
 console.log(`
 ${dryRun ? "Dry run: nothing was changed." : "Deployed."} Next steps:
 
-  1. Let Supabase trust the access tokens: Dashboard → Authentication → Third-Party Auth →
-     Add provider → Custom OIDC, issuer ${secrets.AUTH_JWT_ISSUER ?? `${functionsUrl}/oidc`}
-     (discovery: ${functionsUrl}/oidc/.well-known/openid-configuration)
-  2. Frontends: list their origins in AUTH_ALLOWED_ORIGINS; give supabase-js an accessToken
-     function that returns access_token from ${functionsUrl}/access-token
-     (fetched with credentials: "include", or the session as a Bearer token)
-  3. AUTH_STORE=rest only: Dashboard → Project Settings → Data API → Exposed schemas → add next_auth
-  4. First-party cookies (Safari, Firefox block third-party ones): a custom domain for the
-     project (\`npx supabase domains create --custom-hostname auth.example.com\`), then
-     AUTH_URL=https://auth.example.com/functions/v1 and run this again`);
+${nextSteps.map((text, i) => `  ${i + 1}. ${text}`).join("\n")}`);
