@@ -14,7 +14,7 @@
  * const user = await store.getUserByEmail("ada@example.com");
  * ```
  */
-import { createClient, type PostgrestError } from "@supabase/supabase-js";
+import type { PostgrestError, SupabaseClient } from "@supabase/supabase-js";
 import type {
   AdapterAccount,
   AdapterAuthenticator,
@@ -144,15 +144,21 @@ export function restError(operation: string, error: PostgrestError): Error {
 }
 
 export function createRestStore(options: RestStoreOptions): Store {
-  const client = createClient(options.url, options.serviceRoleKey, {
-    db: { schema: "next_auth" },
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: {
-      headers: { "X-Client-Info": "authjs-supabase-edge" },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    },
-  });
-  const db = (table: string) => client.schema("next_auth").from(table);
+  // supabase-js is loaded on first use: functions on the default `sql` driver never pay for
+  // evaluating it at cold start (it takes tens to hundreds of milliseconds).
+  let client: Promise<SupabaseClient> | undefined;
+  const connect = () =>
+    client ??= import("@supabase/supabase-js").then(({ createClient }) =>
+      createClient(options.url, options.serviceRoleKey, {
+        db: { schema: "next_auth" },
+        auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+        global: {
+          headers: { "X-Client-Info": "authjs-supabase-edge" },
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        },
+      }) as unknown as SupabaseClient
+    );
+  const table = async (name: string) => (await connect()).schema("next_auth").from(name);
 
   /** Unwraps `{ data, error }`: the row (rows for lists); null when none matched. */
   async function run<T = Row>(
@@ -181,7 +187,7 @@ export function createRestStore(options: RestStoreOptions): Store {
       values.emailVerified ??= null;
       const row = await insert(
         "create user",
-        db("users").insert(values).select(USER_SELECT).single(),
+        (await table("users")).insert(values).select(USER_SELECT).single(),
       );
       return parseUser(row);
     },
@@ -190,7 +196,7 @@ export function createRestStore(options: RestStoreOptions): Store {
       if (!isUuid(id)) return null;
       const row = await run(
         "get user",
-        db("users").select(USER_SELECT).eq("id", id).maybeSingle(),
+        (await table("users")).select(USER_SELECT).eq("id", id).maybeSingle(),
       );
       return row ? parseUser(row) : null;
     },
@@ -198,7 +204,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async getUserByEmail(email) {
       const row = await run(
         "get user",
-        db("users").select(USER_SELECT).eq("email", email).maybeSingle(),
+        (await table("users")).select(USER_SELECT).eq("email", email).maybeSingle(),
       );
       return row ? parseUser(row) : null;
     },
@@ -207,7 +213,7 @@ export function createRestStore(options: RestStoreOptions): Store {
       // One request: the account with its user embedded through the userId foreign key.
       const row = await run<{ user: Row | null }>(
         "get user by account",
-        db("accounts").select(`user:users(${USER_SELECT})`)
+        (await table("accounts")).select(`user:users(${USER_SELECT})`)
           .match({ provider, providerAccountId }).maybeSingle(),
       );
       return row?.user ? parseUser(row.user) : null;
@@ -219,8 +225,9 @@ export function createRestStore(options: RestStoreOptions): Store {
       const row = await run(
         "update user",
         Object.keys(values).length
-          ? db("users").update(values).eq("id", user.id).select(USER_SELECT).maybeSingle()
-          : db("users").select(USER_SELECT).eq("id", user.id).maybeSingle(),
+          ? (await table("users")).update(values).eq("id", user.id).select(USER_SELECT)
+            .maybeSingle()
+          : (await table("users")).select(USER_SELECT).eq("id", user.id).maybeSingle(),
       );
       if (!row) throw new Error(`Cannot update user: "${user.id}" not found`);
       return parseUser(row);
@@ -231,7 +238,7 @@ export function createRestStore(options: RestStoreOptions): Store {
       // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
       const row = await run(
         "delete user",
-        db("users").delete().eq("id", id).select(USER_SELECT).maybeSingle(),
+        (await table("users")).delete().eq("id", id).select(USER_SELECT).maybeSingle(),
       );
       return row ? parseUser(row) : null;
     },
@@ -239,7 +246,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async linkAccount(account) {
       const row = await insert(
         "link account",
-        db("accounts").insert(serializeRow(account, ACCOUNT_COLUMNS)).select().single(),
+        (await table("accounts")).insert(serializeRow(account, ACCOUNT_COLUMNS)).select().single(),
       );
       return parseAccount(row);
     },
@@ -247,7 +254,8 @@ export function createRestStore(options: RestStoreOptions): Store {
     async unlinkAccount({ provider, providerAccountId }) {
       const row = await run(
         "unlink account",
-        db("accounts").delete().match({ provider, providerAccountId }).select().maybeSingle(),
+        (await table("accounts")).delete().match({ provider, providerAccountId }).select()
+          .maybeSingle(),
       );
       return row ? parseAccount(row) : undefined;
     },
@@ -255,7 +263,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async getAccount(providerAccountId, provider) {
       const row = await run(
         "get account",
-        db("accounts").select().match({ provider, providerAccountId }).maybeSingle(),
+        (await table("accounts")).select().match({ provider, providerAccountId }).maybeSingle(),
       );
       return row ? parseAccount(row) : null;
     },
@@ -263,7 +271,9 @@ export function createRestStore(options: RestStoreOptions): Store {
     async createSession(session) {
       const row = await insert(
         "create session",
-        db("sessions").insert(serializeRow(session, ["sessionToken", "userId", "expires"]))
+        (await table("sessions")).insert(
+          serializeRow(session, ["sessionToken", "userId", "expires"]),
+        )
           .select(SESSION_SELECT).single(),
       );
       return parseSession(row);
@@ -272,7 +282,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async getSessionAndUser(sessionToken) {
       const row = await run<Row & { user: Row | null }>(
         "get session",
-        db("sessions").select(`${SESSION_SELECT}, user:users(${USER_SELECT})`)
+        (await table("sessions")).select(`${SESSION_SELECT}, user:users(${USER_SELECT})`)
           .eq("sessionToken", sessionToken).maybeSingle(),
       );
       if (!row?.user) return null;
@@ -285,9 +295,12 @@ export function createRestStore(options: RestStoreOptions): Store {
       const row = await run(
         "update session",
         Object.keys(values).length
-          ? db("sessions").update(values).eq("sessionToken", session.sessionToken)
+          ? (await table("sessions")).update(values).eq("sessionToken", session.sessionToken)
             .select(SESSION_SELECT).maybeSingle()
-          : db("sessions").select(SESSION_SELECT).eq("sessionToken", session.sessionToken)
+          : (await table("sessions")).select(SESSION_SELECT).eq(
+            "sessionToken",
+            session.sessionToken,
+          )
             .maybeSingle(),
       );
       return row ? parseSession(row) : null;
@@ -296,7 +309,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async deleteSession(sessionToken) {
       const row = await run(
         "delete session",
-        db("sessions").delete().eq("sessionToken", sessionToken).select(SESSION_SELECT)
+        (await table("sessions")).delete().eq("sessionToken", sessionToken).select(SESSION_SELECT)
           .maybeSingle(),
       );
       return row ? parseSession(row) : null;
@@ -305,7 +318,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async createVerificationToken(token) {
       const row = await insert(
         "create verification token",
-        db("verification_tokens").insert(
+        (await table("verification_tokens")).insert(
           serializeRow(token, ["identifier", "token", "expires"]),
         ).select(TOKEN_SELECT).single(),
       );
@@ -316,7 +329,9 @@ export function createRestStore(options: RestStoreOptions): Store {
       // One DELETE ... RETURNING: of concurrent uses, exactly one gets the row.
       const row = await run(
         "use verification token",
-        db("verification_tokens").delete().match({ identifier, token }).select(TOKEN_SELECT)
+        (await table("verification_tokens")).delete().match({ identifier, token }).select(
+          TOKEN_SELECT,
+        )
           .maybeSingle(),
       );
       return row ? parseVerificationToken(row) : null;
@@ -325,7 +340,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async getAuthenticator(credentialID) {
       const row = await run(
         "get authenticator",
-        db("authenticators").select().eq("credentialID", credentialID).maybeSingle(),
+        (await table("authenticators")).select().eq("credentialID", credentialID).maybeSingle(),
       );
       return row ? parseAuthenticator(row) : null;
     },
@@ -333,7 +348,7 @@ export function createRestStore(options: RestStoreOptions): Store {
     async createAuthenticator(authenticator) {
       const row = await insert(
         "create authenticator",
-        db("authenticators").insert(serializeRow(authenticator, AUTHENTICATOR_COLUMNS))
+        (await table("authenticators")).insert(serializeRow(authenticator, AUTHENTICATOR_COLUMNS))
           .select().single(),
       );
       return parseAuthenticator(row);
@@ -343,7 +358,7 @@ export function createRestStore(options: RestStoreOptions): Store {
       if (!isUuid(userId)) return [];
       const rows = await run<Row[]>(
         "list authenticators",
-        db("authenticators").select().eq("userId", userId).order("credentialID"),
+        (await table("authenticators")).select().eq("userId", userId).order("credentialID"),
       );
       return (rows ?? []).map(parseAuthenticator);
     },
@@ -351,7 +366,8 @@ export function createRestStore(options: RestStoreOptions): Store {
     async updateAuthenticatorCounter(credentialID, counter) {
       const row = await run(
         "update authenticator counter",
-        db("authenticators").update({ counter }).eq("credentialID", credentialID).select()
+        (await table("authenticators")).update({ counter }).eq("credentialID", credentialID)
+          .select()
           .maybeSingle(),
       );
       if (!row) {
@@ -362,7 +378,7 @@ export function createRestStore(options: RestStoreOptions): Store {
 
     async close() {
       // Plain HTTP: nothing held open (Realtime is never subscribed).
-      await client.removeAllChannels();
+      if (client) await (await client).removeAllChannels();
     },
   };
 }
