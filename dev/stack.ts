@@ -18,6 +18,11 @@ import {
   type FunctionGroup,
 } from "../supabase/functions/_shared/handler.ts";
 import { createStore } from "../supabase/functions/_shared/store/mod.ts";
+import { generateSigningKey } from "../supabase/functions/_shared/access_token.ts";
+import { createAccessTokenHandler } from "../supabase/functions/_shared/access_token_handler.ts";
+import { createOidcHandler } from "../supabase/functions/_shared/oidc_handler.ts";
+import { createSessionGuard, protect } from "../supabase/functions/_shared/protect.ts";
+import { exampleProtected } from "../supabase/functions/_shared/example_protected.ts";
 import { type Database, openDatabase } from "./database.ts";
 import {
   createGateway,
@@ -28,6 +33,14 @@ import {
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
 
 export const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
+
+/** The functions that are not Auth.js actions, built from a configuration ("handlers" mode). */
+const OTHER_FUNCTIONS: Record<string, (config: AppConfig) => FunctionHandler> = {
+  "access-token": (config) => createAccessTokenHandler({ config }),
+  oidc: (config) => createOidcHandler({ config }),
+  "example-protected": (config) =>
+    protect(exampleProtected, { config, guard: createSessionGuard(config) }),
+};
 
 export interface LocalStackOptions {
   /** Use this PostgreSQL server instead of the embedded database. */
@@ -112,6 +125,10 @@ export async function startLocalStack(
       ...options.env,
       DATABASE_URL: database.url,
     };
+    // Access tokens need a key: an ephemeral one unless given (npm start keeps one in .local/).
+    if (!env.AUTH_JWT_PRIVATE_KEY && !env.AUTH_JWT_LEGACY_SECRET) {
+      env.AUTH_JWT_PRIVATE_KEY = await generateSigningKey();
+    }
     const config = loadConfig(env);
     const functions = listFunctions(FUNCTIONS_DIR);
     const handlers = new Map<string, FunctionHandler>();
@@ -120,6 +137,9 @@ export async function startLocalStack(
         if (name in FUNCTION_GROUPS) {
           handlers.set(name, createHandler(name as FunctionGroup, { config }));
         }
+      }
+      for (const [name, create] of Object.entries(OTHER_FUNCTIONS)) {
+        if (functions.includes(name)) handlers.set(name, create(config));
       }
     } else {
       for (const [key, value] of Object.entries(env)) {

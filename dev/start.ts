@@ -5,6 +5,8 @@
  * Settings come from the environment and from `supabase/functions/.env` (the file
  * `supabase functions serve --env-file` reads), then the stack's own defaults.
  */
+import { generateSigningKey } from "../supabase/functions/_shared/access_token.ts";
+import { readEnvFile } from "./env_file.ts";
 import { startLocalStack } from "./stack.ts";
 
 const root = new URL("../", import.meta.url);
@@ -12,12 +14,19 @@ const localDir = new URL(".local/", root);
 await Deno.mkdir(localDir, { recursive: true });
 
 const env: Record<string, string> = {
-  ...readEnvFile(new URL("supabase/functions/.env", root)),
+  ...readEnvFile(readText(new URL("supabase/functions/.env", root))),
 };
 for (const [key, value] of Object.entries(Deno.env.toObject())) {
   if (key.startsWith("AUTH_") || key === "DATABASE_URL") env[key] = value;
 }
 env.AUTH_SECRET ??= await persistentSecret(new URL("auth-secret", localDir));
+if (!env.AUTH_JWT_LEGACY_SECRET) {
+  // The ES256 key of the access tokens, kept so tokens and the served JWKS survive restarts.
+  env.AUTH_JWT_PRIVATE_KEY ??= await persistentSecret(
+    new URL("jwt-private-key.json", localDir),
+    generateSigningKey,
+  );
+}
 
 const port = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const started = Date.now();
@@ -44,6 +53,7 @@ Auth.js on Supabase Edge is running (${Date.now() - started} ms)
   Functions   ${stack.functionsUrl}/<name>   (${stack.functions.join(", ")})
   Session     ${stack.functionsUrl}/session
   Sign in     ${stack.functionsUrl}/signin
+  RLS tokens  ${stack.functionsUrl}/access-token   (issuer ${stack.config.accessToken.issuer})
   Mail        ${stack.mail.httpUrl}   (SMTP ${stack.mail.smtpUrl})
   Database    ${
   stack.database.kind === "pglite" ? "embedded PGlite, data in .local/db" : "DATABASE_URL"
@@ -69,33 +79,24 @@ function redact(url: string): string {
   return u.href;
 }
 
-async function persistentSecret(file: URL): Promise<string> {
+async function persistentSecret(
+  file: URL,
+  generate = () =>
+    Promise.resolve(btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(33))))),
+): Promise<string> {
   try {
     return (await Deno.readTextFile(file)).trim();
   } catch {
-    const bytes = crypto.getRandomValues(new Uint8Array(33));
-    const secret = btoa(String.fromCharCode(...bytes));
+    const secret = await generate();
     await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
     return secret;
   }
 }
 
-function readEnvFile(file: URL): Record<string, string> {
-  let text: string;
+function readText(file: URL): string {
   try {
-    text = Deno.readTextFileSync(file);
+    return Deno.readTextFileSync(file);
   } catch {
-    return {};
+    return "";
   }
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = line.match(
-      /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/,
-    );
-    if (!m) continue;
-    let value = m[2]!;
-    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
-    out[m[1]!] = value;
-  }
-  return out;
 }

@@ -18,6 +18,30 @@ export interface EmailConfig {
   from: string;
 }
 
+/** An ES256 private key as given: a JWK (JSON) or a PKCS#8 PEM. */
+export type SigningKeyInput =
+  | { format: "jwk"; jwk: JsonWebKey & { kid?: string } }
+  | { format: "pem"; pem: string };
+
+export interface AccessTokenConfig {
+  /** `iss` of access tokens; OIDC discovery is served under it. Default `${publicUrl}/oidc`. */
+  issuer: string;
+  /** Seconds an access token lives. */
+  ttl: number;
+  /** ES256 signing key (`AUTH_JWT_PRIVATE_KEY`); absent when only the legacy secret is set. */
+  privateKey?: SigningKeyInput;
+  /** `kid` of the signing key; default: the key's own `kid` or its RFC 7638 thumbprint. */
+  kid?: string;
+  /** HS256 fallback: the project's legacy JWT secret. Used only without `privateKey`. */
+  legacySecret?: string;
+}
+
+export interface RestStoreConfig {
+  /** The project's API URL, e.g. `https://<ref>.supabase.co`. */
+  url: string;
+  serviceRoleKey: string;
+}
+
 export interface AppConfig {
   /** Auth.js secrets, newest first (`AUTH_SECRET_1..3` then `AUTH_SECRET`, as Auth.js orders them). */
   secrets: string[];
@@ -34,6 +58,12 @@ export interface AppConfig {
   /** Prepared statements break behind a transaction pooler (Supavisor port 6543). */
   databasePrepare: boolean;
   databasePoolSize: number;
+  /** `sql` (Postgres directly) or `rest` (supabase-js over PostgREST). */
+  storeDriver: "sql" | "rest";
+  /** Present when `storeDriver` is `rest`. */
+  rest?: RestStoreConfig;
+  /** Short-lived access tokens for PostgREST under RLS (the `access-token` function). */
+  accessToken: AccessTokenConfig;
   email?: EmailConfig;
   debug: boolean;
   /** Answer `GET /session` without going through `Auth()` (same answer, far less work). */
@@ -85,6 +115,7 @@ export function loadConfig(env: Env): AppConfig {
     max: 50,
     fallback: 3,
   });
+  const storeDriver = oneOf("AUTH_STORE", env.AUTH_STORE, ["sql", "rest"] as const, "sql");
   return {
     secrets,
     publicUrl,
@@ -95,6 +126,9 @@ export function loadConfig(env: Env): AppConfig {
     databaseUrl,
     databasePrepare,
     databasePoolSize,
+    storeDriver,
+    rest: storeDriver === "rest" ? readRest(env) : undefined,
+    accessToken: readAccessToken(env, publicUrl),
     email: readEmail(env),
     debug: env.AUTH_DEBUG === "true",
     fastSession: oneOf(
@@ -179,6 +213,94 @@ function readDatabaseUrl(env: Env): string {
   }
   const url = parseUrl(name, value, ["postgres:", "postgresql:"]);
   return url.href;
+}
+
+function readRest(env: Env): RestStoreConfig {
+  const value = env.SUPABASE_URL;
+  if (!value) {
+    throw new ConfigError("Cannot start: SUPABASE_URL is missing (needed with AUTH_STORE=rest)");
+  }
+  const url = parseUrl("SUPABASE_URL", value).href.replace(/\/+$/, "");
+  const serviceRoleKey = env.SUPABASE_SERVICE_ROLE_KEY || firstSecretKey(env.SUPABASE_SECRET_KEYS);
+  if (!serviceRoleKey) {
+    throw new ConfigError(
+      "Cannot start: SUPABASE_SERVICE_ROLE_KEY is missing (needed with AUTH_STORE=rest)",
+    );
+  }
+  return { url, serviceRoleKey };
+}
+
+/** Projects on the new API keys get `SUPABASE_SECRET_KEYS`, a JSON object of named keys. */
+function firstSecretKey(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const keys = JSON.parse(value);
+    const first = keys && typeof keys === "object" ? Object.values(keys)[0] : undefined;
+    return typeof first === "string" && first ? first : undefined;
+  } catch {
+    throw new ConfigError("Cannot start: SUPABASE_SECRET_KEYS is not a JSON object of keys");
+  }
+}
+
+function readAccessToken(env: Env, publicUrl: URL): AccessTokenConfig {
+  const issuer = env.AUTH_JWT_ISSUER
+    ? parseUrl("AUTH_JWT_ISSUER", env.AUTH_JWT_ISSUER).href.replace(/\/+$/, "")
+    : `${publicUrl.href.replace(/\/+$/, "")}/oidc`;
+  const ttl = integer("AUTH_ACCESS_TOKEN_TTL", env.AUTH_ACCESS_TOKEN_TTL, {
+    min: 30,
+    max: 3600,
+    fallback: 300,
+  });
+  const privateKey = env.AUTH_JWT_PRIVATE_KEY
+    ? parseSigningKey(env.AUTH_JWT_PRIVATE_KEY)
+    : undefined;
+  const kid = env.AUTH_JWT_KID || undefined;
+  if (kid !== undefined && !/^[\x21-\x7e]{1,128}$/.test(kid)) {
+    throw new ConfigError("Cannot start: AUTH_JWT_KID must be 1 to 128 printable characters");
+  }
+  const legacyName = env.AUTH_JWT_LEGACY_SECRET ? "AUTH_JWT_LEGACY_SECRET" : "SUPABASE_JWT_SECRET";
+  const legacySecret = env.AUTH_JWT_LEGACY_SECRET || env.SUPABASE_JWT_SECRET || undefined;
+  if (legacySecret !== undefined && legacySecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      `Cannot start: ${legacyName} is too short (the project's JWT secret has at least ${MIN_SECRET_LENGTH} characters)`,
+    );
+  }
+  return { issuer, ttl, privateKey, kid, legacySecret };
+}
+
+/**
+ * `AUTH_JWT_PRIVATE_KEY`: a P-256 private JWK, or a PKCS#8 PEM (`\n` escapes allowed, as
+ * one-line secrets often carry them). Checked for shape here; imported on first use.
+ */
+function parseSigningKey(value: string): SigningKeyInput {
+  const text = value.trim();
+  if (text.startsWith("{")) {
+    let jwk: Record<string, unknown>;
+    try {
+      jwk = JSON.parse(text);
+    } catch {
+      throw new ConfigError("Cannot start: AUTH_JWT_PRIVATE_KEY is not valid JSON");
+    }
+    if (
+      jwk.kty !== "EC" || jwk.crv !== "P-256" || typeof jwk.d !== "string" ||
+      typeof jwk.x !== "string" || typeof jwk.y !== "string"
+    ) {
+      throw new ConfigError(
+        'Cannot start: AUTH_JWT_PRIVATE_KEY must be an EC P-256 private key (kty "EC", crv "P-256", with "d")',
+      );
+    }
+    if (jwk.kid !== undefined && typeof jwk.kid !== "string") {
+      throw new ConfigError("Cannot start: AUTH_JWT_PRIVATE_KEY has a non-string kid");
+    }
+    return { format: "jwk", jwk: jwk as JsonWebKey & { kid?: string } };
+  }
+  const pem = text.replaceAll("\\n", "\n");
+  if (!/^-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\s]+\n-----END PRIVATE KEY-----$/.test(pem)) {
+    throw new ConfigError(
+      "Cannot start: AUTH_JWT_PRIVATE_KEY must be a JWK or a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
+    );
+  }
+  return { format: "pem", pem };
 }
 
 function readEmail(env: Env): EmailConfig | undefined {

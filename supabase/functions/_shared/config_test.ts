@@ -125,3 +125,42 @@ Deno.test("loadConfig() turns prepared statements off behind the transaction poo
     false,
   );
 });
+
+Deno.test("loadConfig() picks the store driver and the access-token settings", () => {
+  const defaults = loadConfig(base);
+  assert.equal(defaults.storeDriver, "sql");
+  assert.equal(defaults.rest, undefined);
+  assert.equal(defaults.accessToken.issuer, "https://abc.supabase.co/functions/v1/oidc");
+  assert.equal(defaults.accessToken.ttl, 300);
+  assert.equal(defaults.accessToken.privateKey, undefined);
+
+  const rest = loadConfig({
+    ...base,
+    AUTH_STORE: "rest",
+    SUPABASE_URL: "https://abc.supabase.co/",
+    SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
+    SUPABASE_JWT_SECRET: "legacy-jwt-secret-with-at-least-32-chars",
+  });
+  assert.equal(rest.storeDriver, "rest");
+  assert.deepEqual(rest.rest, {
+    url: "https://abc.supabase.co",
+    serviceRoleKey: "service-role-key",
+  });
+  assert.equal(rest.accessToken.legacySecret, "legacy-jwt-secret-with-at-least-32-chars");
+
+  assertConfigError({ ...base, AUTH_STORE: "mongo" }, /AUTH_STORE/);
+  assertConfigError({ ...base, AUTH_STORE: "rest" }, /SUPABASE_URL is missing/);
+  assertConfigError(
+    { ...base, AUTH_STORE: "rest", SUPABASE_URL: "https://abc.supabase.co" },
+    /SUPABASE_SERVICE_ROLE_KEY is missing/,
+  );
+  const newKeys = loadConfig({
+    ...base,
+    AUTH_STORE: "rest",
+    SUPABASE_URL: "https://abc.supabase.co",
+    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_abc"}',
+  });
+  assert.equal(newKeys.rest?.serviceRoleKey, "sb_secret_abc");
+  assertConfigError({ ...base, AUTH_JWT_KID: "has space" }, /AUTH_JWT_KID/);
+  assertConfigError({ ...base, AUTH_JWT_ISSUER: "not a url" }, /AUTH_JWT_ISSUER/);
+});

@@ -17,6 +17,7 @@ import type {
   VerificationToken,
 } from "@auth/core/adapters";
 import type { AppConfig } from "../config.ts";
+import { createRestStore } from "./rest.ts";
 import { createSqlStore } from "./sql.ts";
 
 /**
@@ -73,19 +74,25 @@ export interface Store {
 const stores = new Map<string, Store>();
 
 /**
- * The store for a configuration. One per database URL per isolate: the local gateway runs
- * every function in one process, and each function would otherwise open its own pool.
+ * The store for a configuration: `AUTH_STORE=sql` (default) or `rest`. One per database
+ * URL (or API URL) per isolate: the local gateway runs every function in one process, and
+ * each function would otherwise open its own pool.
  */
 export function createStore(
-  config: Pick<
-    AppConfig,
-    "databaseUrl" | "databasePrepare" | "databasePoolSize"
-  >,
+  config:
+    & Pick<
+      AppConfig,
+      "databaseUrl" | "databasePrepare" | "databasePoolSize"
+    >
+    & Partial<Pick<AppConfig, "storeDriver" | "rest">>,
 ): Store {
-  const key = `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}`;
+  const rest = config.storeDriver === "rest" ? config.rest : undefined;
+  const key = rest
+    ? `rest|${rest.url}`
+    : `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}`;
   let store = stores.get(key);
   if (!store) {
-    const created = createSqlStore({
+    const created = rest ? createRestStore(rest) : createSqlStore({
       url: config.databaseUrl,
       prepare: config.databasePrepare,
       max: config.databasePoolSize,

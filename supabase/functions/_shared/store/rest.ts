@@ -1,0 +1,384 @@
+/**
+ * The `rest` store driver: `@supabase/supabase-js` over the project's Data API (PostgREST)
+ * with the service-role key and `db: { schema: "next_auth" }` — the community adapter's
+ * path, for deployments that cannot or will not open a Postgres connection. The schema must
+ * be exposed in the project's API settings ("Exposed schemas"); the grants keep it readable
+ * by `service_role` only.
+ *
+ * Every Adapter call is one HTTP request (PostgREST runs it as one statement, so
+ * `useVerificationToken`'s `DELETE ... RETURNING` stays atomic); `sql` saves the HTTP hop.
+ *
+ * @example
+ * ```ts
+ * const store = createRestStore({ url: "https://<ref>.supabase.co", serviceRoleKey });
+ * const user = await store.getUserByEmail("ada@example.com");
+ * ```
+ */
+import type { PostgrestError, SupabaseClient } from "@supabase/supabase-js";
+import type {
+  AdapterAccount,
+  AdapterAuthenticator,
+  AdapterSession,
+  AdapterUser,
+  VerificationToken,
+} from "@auth/core/adapters";
+import { UnavailableError } from "../errors.ts";
+import type { Store } from "./mod.ts";
+
+export interface RestStoreOptions {
+  /** The project's API URL, e.g. `https://<ref>.supabase.co`. */
+  url: string;
+  /** Bypasses RLS: server-side only, never shipped to a browser. */
+  serviceRoleKey: string;
+  /** For tests and proxies; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+type Row = Record<string, unknown>;
+
+const USER_SELECT = "id, name, email, emailVerified, image";
+const SESSION_SELECT = "id, sessionToken, userId, expires";
+const TOKEN_SELECT = "identifier, token, expires";
+const USER_COLUMNS = ["name", "email", "emailVerified", "image"] as const;
+const ACCOUNT_COLUMNS = [
+  "userId",
+  "type",
+  "provider",
+  "providerAccountId",
+  "refresh_token",
+  "access_token",
+  "expires_at",
+  "token_type",
+  "scope",
+  "id_token",
+  "session_state",
+  "oauth_token_secret",
+  "oauth_token",
+] as const;
+const AUTHENTICATOR_COLUMNS = [
+  "credentialID",
+  "userId",
+  "providerAccountId",
+  "credentialPublicKey",
+  "counter",
+  "credentialDeviceType",
+  "credentialBackedUp",
+  "transports",
+] as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);
+
+/** JSON timestamps (`2026-12-03T16:30:01.123+00:00`) back to the `Date`s Auth.js expects. */
+export function parseTimestamp(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  const date = new Date(String(value));
+  if (Number.isNaN(date.valueOf())) throw new Error(`Cannot read timestamp "${value}"`);
+  return date;
+}
+
+/** A `next_auth.users` row as Auth.js's `AdapterUser`. */
+export function parseUser(row: Row): AdapterUser {
+  return {
+    id: row.id as string,
+    name: (row.name as string | null) ?? null,
+    email: row.email as string,
+    emailVerified: parseTimestamp(row.emailVerified),
+    image: (row.image as string | null) ?? null,
+  };
+}
+
+export function parseSession(row: Row): AdapterSession {
+  return {
+    id: row.id,
+    sessionToken: row.sessionToken as string,
+    userId: row.userId as string,
+    expires: parseTimestamp(row.expires)!,
+  } as AdapterSession;
+}
+
+export function parseVerificationToken(row: Row): VerificationToken {
+  return {
+    identifier: row.identifier as string,
+    token: row.token as string,
+    expires: parseTimestamp(row.expires)!,
+  };
+}
+
+/** Accounts leave out what is unset, as Auth.js's optional fields do (and the sql driver). */
+export function parseAccount(row: Row): AdapterAccount {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (value !== null) out[key] = key === "expires_at" ? Number(value) : value;
+  }
+  return out as AdapterAccount;
+}
+
+export function parseAuthenticator(row: Row): AdapterAuthenticator {
+  return { ...row, counter: Number(row.counter) } as AdapterAuthenticator;
+}
+
+/** Only the columns the table has, `Date`s as ISO strings (what PostgREST reads). */
+export function serializeRow(source: object, columns: readonly string[]): Row {
+  const out: Row = {};
+  for (const column of columns) {
+    const value = (source as Row)[column];
+    if (value === undefined) continue;
+    out[column] = value instanceof Date ? value.toISOString() : value;
+  }
+  return out;
+}
+
+/** A PostgREST or network error as a thrown one: unreachable API → 503, else keeps its code. */
+export function restError(operation: string, error: PostgrestError): Error {
+  // supabase-js reports a failed fetch as an error without a Postgres code.
+  if (!error.code && /fetch|network|connect/i.test(error.message)) {
+    return new UnavailableError("Cannot reach the Supabase API: try again shortly", {
+      cause: error,
+    });
+  }
+  const wrapped = new Error(`Cannot ${operation}: ${error.message}`, { cause: error });
+  (wrapped as Error & { code?: string }).code = error.code;
+  return wrapped;
+}
+
+export function createRestStore(options: RestStoreOptions): Store {
+  // supabase-js is loaded on first use: functions on the default `sql` driver never pay for
+  // evaluating it at cold start (it takes tens to hundreds of milliseconds).
+  let client: Promise<SupabaseClient> | undefined;
+  const connect = () =>
+    client ??= import("@supabase/supabase-js").then(({ createClient }) =>
+      createClient(options.url, options.serviceRoleKey, {
+        db: { schema: "next_auth" },
+        auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+        global: {
+          headers: { "X-Client-Info": "authjs-supabase-edge" },
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        },
+      }) as unknown as SupabaseClient
+    );
+  const table = async (name: string) => (await connect()).schema("next_auth").from(name);
+
+  /** Unwraps `{ data, error }`: the row (rows for lists); null when none matched. */
+  async function run<T = Row>(
+    operation: string,
+    query: PromiseLike<{ data: unknown; error: PostgrestError | null }>,
+  ): Promise<T | null> {
+    const { data, error } = await query;
+    if (error) throw restError(operation, error);
+    return (data ?? null) as T | null;
+  }
+
+  /** An insert's returned row (`.single()` errors when there is none). */
+  async function insert(
+    operation: string,
+    query: PromiseLike<{ data: unknown; error: PostgrestError | null }>,
+  ): Promise<Row> {
+    const row = await run(operation, query);
+    if (!row) throw new Error(`Cannot ${operation}: no row returned`);
+    return row;
+  }
+
+  return {
+    async createUser(user) {
+      const values = serializeRow(user, USER_COLUMNS);
+      if (isUuid(user.id)) values.id = user.id;
+      values.emailVerified ??= null;
+      const row = await insert(
+        "create user",
+        (await table("users")).insert(values).select(USER_SELECT).single(),
+      );
+      return parseUser(row);
+    },
+
+    async getUser(id) {
+      if (!isUuid(id)) return null;
+      const row = await run(
+        "get user",
+        (await table("users")).select(USER_SELECT).eq("id", id).maybeSingle(),
+      );
+      return row ? parseUser(row) : null;
+    },
+
+    async getUserByEmail(email) {
+      const row = await run(
+        "get user",
+        (await table("users")).select(USER_SELECT).eq("email", email).maybeSingle(),
+      );
+      return row ? parseUser(row) : null;
+    },
+
+    async getUserByAccount({ provider, providerAccountId }) {
+      // One request: the account with its user embedded through the userId foreign key.
+      const row = await run<{ user: Row | null }>(
+        "get user by account",
+        (await table("accounts")).select(`user:users(${USER_SELECT})`)
+          .match({ provider, providerAccountId }).maybeSingle(),
+      );
+      return row?.user ? parseUser(row.user) : null;
+    },
+
+    async updateUser(user) {
+      if (!isUuid(user.id)) throw new Error(`Cannot update user: "${user.id}" not found`);
+      const values = serializeRow(user, USER_COLUMNS);
+      const row = await run(
+        "update user",
+        Object.keys(values).length
+          ? (await table("users")).update(values).eq("id", user.id).select(USER_SELECT)
+            .maybeSingle()
+          : (await table("users")).select(USER_SELECT).eq("id", user.id).maybeSingle(),
+      );
+      if (!row) throw new Error(`Cannot update user: "${user.id}" not found`);
+      return parseUser(row);
+    },
+
+    async deleteUser(id) {
+      if (!isUuid(id)) return null;
+      // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
+      const row = await run(
+        "delete user",
+        (await table("users")).delete().eq("id", id).select(USER_SELECT).maybeSingle(),
+      );
+      return row ? parseUser(row) : null;
+    },
+
+    async linkAccount(account) {
+      const row = await insert(
+        "link account",
+        (await table("accounts")).insert(serializeRow(account, ACCOUNT_COLUMNS)).select().single(),
+      );
+      return parseAccount(row);
+    },
+
+    async unlinkAccount({ provider, providerAccountId }) {
+      const row = await run(
+        "unlink account",
+        (await table("accounts")).delete().match({ provider, providerAccountId }).select()
+          .maybeSingle(),
+      );
+      return row ? parseAccount(row) : undefined;
+    },
+
+    async getAccount(providerAccountId, provider) {
+      const row = await run(
+        "get account",
+        (await table("accounts")).select().match({ provider, providerAccountId }).maybeSingle(),
+      );
+      return row ? parseAccount(row) : null;
+    },
+
+    async createSession(session) {
+      const row = await insert(
+        "create session",
+        (await table("sessions")).insert(
+          serializeRow(session, ["sessionToken", "userId", "expires"]),
+        )
+          .select(SESSION_SELECT).single(),
+      );
+      return parseSession(row);
+    },
+
+    async getSessionAndUser(sessionToken) {
+      const row = await run<Row & { user: Row | null }>(
+        "get session",
+        (await table("sessions")).select(`${SESSION_SELECT}, user:users(${USER_SELECT})`)
+          .eq("sessionToken", sessionToken).maybeSingle(),
+      );
+      if (!row?.user) return null;
+      const { user, ...session } = row;
+      return { session: parseSession(session), user: parseUser(user) };
+    },
+
+    async updateSession(session) {
+      const values = serializeRow(session, ["expires", "userId"]);
+      const row = await run(
+        "update session",
+        Object.keys(values).length
+          ? (await table("sessions")).update(values).eq("sessionToken", session.sessionToken)
+            .select(SESSION_SELECT).maybeSingle()
+          : (await table("sessions")).select(SESSION_SELECT).eq(
+            "sessionToken",
+            session.sessionToken,
+          )
+            .maybeSingle(),
+      );
+      return row ? parseSession(row) : null;
+    },
+
+    async deleteSession(sessionToken) {
+      const row = await run(
+        "delete session",
+        (await table("sessions")).delete().eq("sessionToken", sessionToken).select(SESSION_SELECT)
+          .maybeSingle(),
+      );
+      return row ? parseSession(row) : null;
+    },
+
+    async createVerificationToken(token) {
+      const row = await insert(
+        "create verification token",
+        (await table("verification_tokens")).insert(
+          serializeRow(token, ["identifier", "token", "expires"]),
+        ).select(TOKEN_SELECT).single(),
+      );
+      return parseVerificationToken(row);
+    },
+
+    async useVerificationToken({ identifier, token }) {
+      // One DELETE ... RETURNING: of concurrent uses, exactly one gets the row.
+      const row = await run(
+        "use verification token",
+        (await table("verification_tokens")).delete().match({ identifier, token }).select(
+          TOKEN_SELECT,
+        )
+          .maybeSingle(),
+      );
+      return row ? parseVerificationToken(row) : null;
+    },
+
+    async getAuthenticator(credentialID) {
+      const row = await run(
+        "get authenticator",
+        (await table("authenticators")).select().eq("credentialID", credentialID).maybeSingle(),
+      );
+      return row ? parseAuthenticator(row) : null;
+    },
+
+    async createAuthenticator(authenticator) {
+      const row = await insert(
+        "create authenticator",
+        (await table("authenticators")).insert(serializeRow(authenticator, AUTHENTICATOR_COLUMNS))
+          .select().single(),
+      );
+      return parseAuthenticator(row);
+    },
+
+    async listAuthenticatorsByUserId(userId) {
+      if (!isUuid(userId)) return [];
+      const rows = await run<Row[]>(
+        "list authenticators",
+        (await table("authenticators")).select().eq("userId", userId).order("credentialID"),
+      );
+      return (rows ?? []).map(parseAuthenticator);
+    },
+
+    async updateAuthenticatorCounter(credentialID, counter) {
+      const row = await run(
+        "update authenticator counter",
+        (await table("authenticators")).update({ counter }).eq("credentialID", credentialID)
+          .select()
+          .maybeSingle(),
+      );
+      if (!row) {
+        throw new Error(`Cannot update authenticator counter: "${credentialID}" not found`);
+      }
+      return parseAuthenticator(row);
+    },
+
+    async close() {
+      // Plain HTTP: nothing held open (Realtime is never subscribed).
+      if (client) await (await client).removeAllChannels();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { createAccessTokenHandler } from "../_shared/access_token_handler.ts";
+
+Deno.serve(createAccessTokenHandler());

@@ -1,0 +1,3 @@
+import { createOidcHandler } from "../_shared/oidc_handler.ts";
+
+Deno.serve(createOidcHandler());

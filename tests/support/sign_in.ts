@@ -1,0 +1,27 @@
+/**
+ * A real magic-link sign-in through the gateway and the SMTP mail catcher: what a browser
+ * does, ending with a client that holds the session cookie.
+ */
+import assert from "node:assert/strict";
+import { Client } from "./http.ts";
+import type { LocalStack } from "./stack.ts";
+
+export async function signInWithMagicLink(
+  stack: LocalStack,
+  email: string,
+  client = new Client(),
+): Promise<Client> {
+  const csrfToken = await client.csrfToken(stack.functionsUrl);
+  const response = await client.postForm(`${stack.functionsUrl}/signin/email`, {
+    email,
+    csrfToken,
+  });
+  assert.equal(response.status, 302, "the sign-in form is accepted");
+  const mail = await stack.mail.waitFor((m) => m.to.includes(email));
+  const link = mail.text.match(/https?:\/\/\S+/)?.[0];
+  assert.ok(link, "the mail holds a link");
+  const callback = await client.get(link);
+  assert.equal(callback.status, 302, "the link signs in");
+  assert.ok(client.cookies.has("authjs.session-token"), "a session cookie is set");
+  return client;
+}
