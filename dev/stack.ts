@@ -12,11 +12,7 @@
  * ```
  */
 import { type AppConfig, type Env, loadConfig } from "../supabase/functions/_shared/config.ts";
-import {
-  createHandler,
-  FUNCTION_GROUPS,
-  type FunctionGroup,
-} from "../supabase/functions/_shared/handler.ts";
+import { FUNCTION_FACTORIES } from "../supabase/functions/_shared/functions.ts";
 import { createStore } from "../supabase/functions/_shared/store/mod.ts";
 import { type Database, openDatabase } from "./database.ts";
 import {
@@ -117,9 +113,8 @@ export async function startLocalStack(
     const handlers = new Map<string, FunctionHandler>();
     if (options.load === "handlers") {
       for (const name of functions) {
-        if (name in FUNCTION_GROUPS) {
-          handlers.set(name, createHandler(name as FunctionGroup, { config }));
-        }
+        const factory = FUNCTION_FACTORIES[name];
+        if (factory) handlers.set(name, factory({ config }));
       }
     } else {
       for (const [key, value] of Object.entries(env)) {

@@ -18,6 +18,8 @@ for (const [key, value] of Object.entries(Deno.env.toObject())) {
   if (key.startsWith("AUTH_") || key === "DATABASE_URL") env[key] = value;
 }
 env.AUTH_SECRET ??= await persistentSecret(new URL("auth-secret", localDir));
+// Password sign-in in the demo (Auth.js allows it with JWT sessions only).
+env.AUTH_PASSWORD ??= env.AUTH_SESSION_STRATEGY === "database" ? "false" : "true";
 
 const port = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const started = Date.now();

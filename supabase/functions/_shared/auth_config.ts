@@ -11,6 +11,7 @@ import { setEnvDefaults } from "@auth/core";
 import type { AuthConfig } from "@auth/core";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
+import { createPasswordProviders } from "./password_provider.ts";
 import { createProviders } from "./providers.ts";
 import type { Store } from "./store/mod.ts";
 
@@ -31,7 +32,7 @@ export function createAuthConfig(
     // The request Auth.js sees is rebuilt from AUTH_URL, never from client headers.
     trustHost: true,
     adapter: deps.store,
-    providers: createProviders(config),
+    providers: [...createProviders(config), ...createPasswordProviders(config, deps.store)],
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
     debug: config.debug,
     callbacks: {

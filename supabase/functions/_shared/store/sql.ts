@@ -18,6 +18,7 @@ import type {
   VerificationToken,
 } from "@auth/core/adapters";
 import type { Store } from "./mod.ts";
+import { createSqlPasswordStore } from "./passwords.ts";
 
 export interface SqlStoreOptions {
   url: string;
@@ -295,6 +296,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       }
       return row;
     },
+
+    passwords: createSqlPasswordStore(sql),
 
     async close() {
       await sql.end({ timeout: 5 });
