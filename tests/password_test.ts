@@ -121,9 +121,12 @@ Deno.test("password sign-up → verify → sign-in → reset → sign-in with th
         where "userId" = ${userId}`;
         assert.equal(still!.n, 1, "prefetching left the token");
 
+        // The page's form: a browser gets a page back, with the way to sign in.
         const confirmed = await client.postForm(link, {});
         assert.equal(confirmed.status, 200);
-        assert.equal((await confirmed.json()).status, "verified");
+        const html = await confirmed.text();
+        assert.ok(html.includes("Your email address is confirmed"));
+        assert.ok(html.includes(`href="${url}/signin"`));
         const [user] = await sql`select "emailVerified" from next_auth.users where id = ${userId}`;
         assert.ok(user!.emailVerified instanceof Date);
         await assertError(await client.postForm(link, {}), 400, "invalid_token");
@@ -151,9 +154,15 @@ Deno.test("password sign-up → verify → sign-in → reset → sign-in with th
       assert.ok((await page.text()).includes('name="password" type="password"'));
       // A refused password does not burn the link.
       await assertError(await other.postForm(link, { password: "short" }), 400, "weak_password");
-      const reset = await other.postForm(link, { password: second });
+      // A fetch client gets JSON.
+      const reset = await other.postForm(link, { password: second }, {
+        Accept: "application/json",
+      });
       assert.equal(reset.status, 200);
-      assert.equal((await reset.json()).status, "password_reset");
+      assert.deepEqual(await reset.json(), {
+        status: "password_reset",
+        message: "Your password is changed",
+      });
       await assertError(await other.postForm(link, { password: second }), 400, "invalid_token");
     });
 

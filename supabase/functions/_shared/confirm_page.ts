@@ -46,6 +46,29 @@ ${inputs}
   });
 }
 
+/**
+ * The answer to a confirming POST: JSON for fetch clients, a short page for the browser form
+ * the confirm page posted (with a link onwards, e.g. to the sign-in page).
+ */
+export function resultPage(
+  req: Request,
+  body: { status: string; message: string },
+  next: { href: string; label: string },
+): Response {
+  if (wantsJson(req) || !isFormPost(req)) return Response.json(body);
+  const html = `<!doctype html><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(body.message)}</title>
+<style>body{font:16px system-ui;max-width:28rem;margin:4rem auto;padding:0 1rem}</style>
+<h1>${escapeHtml(body.message)}</h1>
+<p><a href="${escapeHtml(next.href)}">${escapeHtml(next.label)}</a></p>`;
+  return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+function isFormPost(req: Request): boolean {
+  return (req.headers.get("Content-Type") ?? "").startsWith("application/x-www-form-urlencoded");
+}
+
 /** Fetch clients: `Accept: application/json` or Auth.js's `X-Auth-Return-Redirect`. */
 export function wantsJson(req: Request): boolean {
   return (req.headers.get("Accept") ?? "").includes("application/json") ||

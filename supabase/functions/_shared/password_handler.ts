@@ -22,7 +22,7 @@
  */
 import { readBody } from "./body.ts";
 import { type AppConfig, loadConfig } from "./config.ts";
-import { confirmPage } from "./confirm_page.ts";
+import { confirmPage, resultPage } from "./confirm_page.ts";
 import { corsPreflight } from "./cors.ts";
 import { csrfCookieName, readCookie, sha256Hex, verifyCsrf } from "./csrf.ts";
 import {
@@ -76,6 +76,11 @@ export function createPasswordHandler(
     })
     : undefined;
 
+  const signInLink = {
+    href: `${config.publicUrl.href.replace(/\/+$/, "")}/signin`,
+    label: "Sign in",
+  };
+
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
     const [name, route, ...extra] = actionSegments(url, config.basePath);
@@ -125,10 +130,16 @@ export function createPasswordHandler(
         return Response.json(CHECK_EMAIL, { status: 202 });
       case "verify":
         await flow.verify(tokenOf(url, fields));
-        return Response.json({ status: "verified", message: "Your email address is confirmed" });
+        return resultPage(req, {
+          status: "verified",
+          message: "Your email address is confirmed",
+        }, signInLink);
       case "reset":
         await flow.reset(tokenOf(url, fields), fields.password);
-        return Response.json({ status: "password_reset", message: "Your password is changed" });
+        return resultPage(req, {
+          status: "password_reset",
+          message: "Your password is changed",
+        }, signInLink);
     }
   }
 
