@@ -14,21 +14,11 @@ import { simpleParser } from "mailparser";
 import { generate } from "selfsigned";
 import { SMTPServer } from "smtp-server";
 import { countRows } from "./support/db.ts";
+import { linkIn, startMagicLinkSignIn } from "./support/email.ts";
 import { Client } from "./support/http.ts";
 import { type LocalStack, startTestStack } from "./support/stack.ts";
 
 const FROM = "Auth on Supabase <auth@example.com>";
-
-async function requestMagicLink(stack: LocalStack, client: Client, email: string) {
-  const csrfToken = await client.csrfToken(stack.functionsUrl);
-  const response = await client.postForm(`${stack.functionsUrl}/signin/email`, {
-    email,
-    csrfToken,
-    callbackUrl: `${stack.functionsUrl}/session`,
-  });
-  assert.equal(response.status, 302);
-  assert.match(response.headers.get("Location")!, /\/verify-request/);
-}
 
 /** Follows an emailed magic link as a person does: the page, then its button (a POST). */
 async function confirmMagicLink(stack: LocalStack, client: Client, link: URL) {
@@ -38,8 +28,6 @@ async function confirmMagicLink(stack: LocalStack, client: Client, link: URL) {
   assert.equal(response.headers.get("Location"), `${stack.functionsUrl}/session`);
   return await (await client.get(`${stack.functionsUrl}/session`)).json();
 }
-
-const linkIn = (text: string) => new URL(text.match(/https?:\/\/\S+/)![0]);
 
 Deno.test("an HTTPS email API (Resend) carries magic links and password mail", async (t) => {
   const received: { headers: Headers; body: Record<string, string> }[] = [];
@@ -64,7 +52,7 @@ Deno.test("an HTTPS email API (Resend) carries magic links and password mail", a
   try {
     await t.step("the magic link goes to the API with the key, sender and link", async () => {
       const client = new Client();
-      await requestMagicLink(stack, client, "ada@example.com");
+      await startMagicLinkSignIn(stack, client, "ada@example.com");
       assert.equal(received.length, 1);
       const [request] = received;
       assert.equal(request!.headers.get("Authorization"), "Bearer re_test_key");
@@ -167,7 +155,7 @@ Deno.test("SMTPS (implicit TLS, as on port 465) delivers the magic link", async 
   });
   try {
     const client = new Client();
-    await requestMagicLink(stack, client, "ada@example.com");
+    await startMagicLinkSignIn(stack, client, "ada@example.com");
     assert.equal(inbox.length, 1);
     const [mail] = inbox;
     assert.equal(mail!.secure, true, "the whole session was TLS");

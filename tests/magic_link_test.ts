@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, countRows } from "./support/db.ts";
+import { linkIn, startMagicLinkSignIn } from "./support/email.ts";
 import { Client } from "./support/http.ts";
 import { type LocalStack, startTestStack } from "./support/stack.ts";
 
@@ -12,23 +13,10 @@ async function requestMagicLink(
   client: Client,
   email: string,
 ) {
-  const csrfToken = await client.csrfToken(stack.functionsUrl);
-  const response = await client.postForm(`${stack.functionsUrl}/signin/email`, {
-    email,
-    csrfToken,
-    callbackUrl: `${stack.functionsUrl}/session`,
-  });
-  assert.equal(response.status, 302);
-  const location = new URL(response.headers.get("Location")!);
-  assert.equal(
-    `${location.origin}${location.pathname}`,
-    `${stack.functionsUrl}/verify-request`,
-  );
+  await startMagicLinkSignIn(stack, client, email);
   const mail = await stack.mail.waitFor((m) => m.to.includes(email));
   assert.match(mail.subject, /^Sign in to /);
-  const link = mail.text.match(/https?:\/\/\S+/)?.[0];
-  assert.ok(link, "the mail holds a link");
-  return new URL(link);
+  return linkIn(mail.text);
 }
 
 for (const strategy of ["jwt", "database"] as const) {

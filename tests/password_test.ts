@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, countRows } from "./support/db.ts";
+import { linkIn } from "./support/email.ts";
 import { Client } from "./support/http.ts";
 import { type LocalStack, startTestStack } from "./support/stack.ts";
 
@@ -42,9 +43,7 @@ async function linkFromMail(stack: LocalStack, email: string, subject: RegExp): 
   const mail = await stack.mail.waitFor((m) => m.to.includes(email) && subject.test(m.subject));
   const all = stack.mail.messages().filter((m) => m.to.includes(email) && subject.test(m.subject));
   const newest = all.at(-1) ?? mail;
-  const link = newest.text.match(/https?:\/\/\S+/)?.[0];
-  assert.ok(link, `the mail "${newest.subject}" holds a link`);
-  return new URL(link);
+  return linkIn(newest.text);
 }
 
 async function signIn(stack: LocalStack, client: Client, email: string, password: string) {
