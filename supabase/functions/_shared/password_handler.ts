@@ -84,7 +84,7 @@ export function createPasswordHandler(
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
     const [name, route, ...extra] = actionSegments(url, config.basePath);
-    if (name !== "password" || !route || !(route in ROUTES) || extra.length > 0) {
+    if (name !== "password" || !route || !Object.hasOwn(ROUTES, route) || extra.length > 0) {
       throw new HttpError(404, "unknown_action", `Cannot handle path "${url.pathname}"`);
     }
     if (req.method === "OPTIONS") return corsPreflight(req, config.allowedOrigins);

@@ -24,9 +24,11 @@ Deno.test("createPasswordHandler() answers password_disabled unless AUTH_PASSWOR
 
 Deno.test("createPasswordHandler() routes under the public base path", async () => {
   const handler = createPasswordHandler({ config: loadConfig(env), log: () => {} });
-  const unknown = await handler(new Request("http://kong:8000/password/delete"));
-  assert.equal(unknown.status, 404);
-  assert.equal((await unknown.json()).error, "unknown_action");
+  for (const route of ["delete", "constructor", "__proto__", "toString"]) {
+    const unknown = await handler(new Request(`http://kong:8000/password/${route}`));
+    assert.equal(unknown.status, 404, route);
+    assert.equal((await unknown.json()).error, "unknown_action");
+  }
   const wrong = await handler(new Request("http://kong:8000/password/reset", { method: "PUT" }));
   assert.equal(wrong.status, 405);
   assert.equal(wrong.headers.get("Allow"), "GET, POST, OPTIONS");
