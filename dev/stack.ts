@@ -12,17 +12,9 @@
  * ```
  */
 import { type AppConfig, type Env, loadConfig } from "../supabase/functions/_shared/config.ts";
-import {
-  createHandler,
-  FUNCTION_GROUPS,
-  type FunctionGroup,
-} from "../supabase/functions/_shared/handler.ts";
+import { FUNCTION_FACTORIES } from "../supabase/functions/_shared/functions.ts";
 import { createStore } from "../supabase/functions/_shared/store/mod.ts";
 import { generateSigningKey } from "../supabase/functions/_shared/access_token.ts";
-import { createAccessTokenHandler } from "../supabase/functions/_shared/access_token_handler.ts";
-import { createOidcHandler } from "../supabase/functions/_shared/oidc_handler.ts";
-import { createSessionGuard, protect } from "../supabase/functions/_shared/protect.ts";
-import { exampleProtected } from "../supabase/functions/_shared/example_protected.ts";
 import { type Database, openDatabase } from "./database.ts";
 import {
   createGateway,
@@ -33,14 +25,6 @@ import {
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
 
 export const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
-
-/** The functions that are not Auth.js actions, built from a configuration ("handlers" mode). */
-const OTHER_FUNCTIONS: Record<string, (config: AppConfig) => FunctionHandler> = {
-  "access-token": (config) => createAccessTokenHandler({ config }),
-  oidc: (config) => createOidcHandler({ config }),
-  "example-protected": (config) =>
-    protect(exampleProtected, { config, guard: createSessionGuard(config) }),
-};
 
 export interface LocalStackOptions {
   /** Use this PostgreSQL server instead of the embedded database. */
@@ -134,12 +118,8 @@ export async function startLocalStack(
     const handlers = new Map<string, FunctionHandler>();
     if (options.load === "handlers") {
       for (const name of functions) {
-        if (name in FUNCTION_GROUPS) {
-          handlers.set(name, createHandler(name as FunctionGroup, { config }));
-        }
-      }
-      for (const [name, create] of Object.entries(OTHER_FUNCTIONS)) {
-        if (functions.includes(name)) handlers.set(name, create(config));
+        const factory = FUNCTION_FACTORIES[name];
+        if (factory) handlers.set(name, factory({ config }));
       }
     } else {
       for (const [key, value] of Object.entries(env)) {

@@ -28,6 +28,9 @@ if (!env.AUTH_JWT_LEGACY_SECRET) {
   );
 }
 
+// Password sign-in in the demo (Auth.js allows it with JWT sessions only).
+env.AUTH_PASSWORD ??= env.AUTH_SESSION_STRATEGY === "database" ? "false" : "true";
+
 const port = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const started = Date.now();
 console.log("Starting the local stack…");

@@ -207,6 +207,8 @@ Deno.test("bad input gets a 4xx JSON error with a stable code and writes nothing
         sessions: 0,
         verification_tokens: 0,
         authenticators: 0,
+        passwords: 0,
+        password_tokens: 0,
       });
       assert.equal(stack.mail.messages().length, 0);
     });

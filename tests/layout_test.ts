@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { listFunctions, loadFunctionEntry } from "../dev/gateway.ts";
 import { FUNCTIONS_DIR } from "../dev/stack.ts";
+import { FUNCTION_FACTORIES } from "../supabase/functions/_shared/functions.ts";
 import { FUNCTION_GROUPS } from "../supabase/functions/_shared/handler.ts";
 import { TEST_SECRET } from "./support/env.ts";
 
@@ -25,6 +26,15 @@ Deno.test("every Auth.js action has a function whose entry is one handler", () =
       source.trim().split("\n").length <= 5,
       `${group}/index.ts stays tiny`,
     );
+  }
+});
+
+Deno.test("every function has the handler factory the local gateway builds it from", () => {
+  for (const name of listFunctions(FUNCTIONS_DIR)) {
+    assert.ok(FUNCTION_FACTORIES[name], `FUNCTION_FACTORIES.${name} in _shared/functions.ts`);
+    const code = read(`supabase/functions/${name}/index.ts`).split("\n")
+      .filter((line) => line.trim() !== "" && !line.trim().startsWith("//"));
+    assert.ok(code.length <= 5, `${name}/index.ts stays tiny`);
   }
 });
 

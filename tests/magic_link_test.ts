@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, countRows } from "./support/db.ts";
+import { linkIn, startMagicLinkSignIn } from "./support/email.ts";
 import { Client } from "./support/http.ts";
 import { type LocalStack, startTestStack } from "./support/stack.ts";
 
@@ -12,22 +13,10 @@ async function requestMagicLink(
   client: Client,
   email: string,
 ) {
-  const csrfToken = await client.csrfToken(stack.functionsUrl);
-  const response = await client.postForm(`${stack.functionsUrl}/signin/email`, {
-    email,
-    csrfToken,
-    callbackUrl: `${stack.functionsUrl}/session`,
-  });
-  assert.equal(response.status, 302);
-  const location = new URL(response.headers.get("Location")!);
-  assert.equal(
-    `${location.origin}${location.pathname}`,
-    `${stack.functionsUrl}/verify-request`,
-  );
+  await startMagicLinkSignIn(stack, client, email);
   const mail = await stack.mail.waitFor((m) => m.to.includes(email));
-  const link = mail.text.match(/https?:\/\/\S+/)?.[0];
-  assert.ok(link, "the mail holds a link");
-  return new URL(link);
+  assert.match(mail.subject, /^Sign in to /);
+  return linkIn(mail.text);
 }
 
 for (const strategy of ["jwt", "database"] as const) {
@@ -54,11 +43,38 @@ for (const strategy of ["jwt", "database"] as const) {
         },
       );
 
+      await t.step(
+        "a prefetching mail scanner (GET) consumes nothing",
+        async () => {
+          const scanner = new Client();
+          const page = await scanner.get(link);
+          assert.equal(page.status, 200);
+          assert.match(page.headers.get("Content-Type")!, /text\/html/);
+          assert.ok(
+            (await page.text()).includes(
+              `method="post" action="${link.href.replaceAll("&", "&#38;")}"`,
+            ),
+            "the page's button POSTs the same link",
+          );
+          const json = await scanner.get(link, { Accept: "application/json" });
+          assert.deepEqual(await json.json(), {
+            confirm: { method: "POST", url: link.href, fields: [] },
+          });
+          assert.equal(scanner.cookies.has("authjs.session-token"), false);
+          const [tokens] = await sql`select count(*)::int as n from next_auth.verification_tokens
+          where identifier = ${email}`;
+          assert.equal(tokens!.n, 1, "the token is still there");
+          const [users] = await sql`select count(*)::int as n from next_auth.users
+          where email = ${email}`;
+          assert.equal(users!.n, 0);
+        },
+      );
+
       let userId!: string;
       await t.step(
-        "following the link sets a session cookie and redirects",
+        "confirming (POST) sets a session cookie and redirects",
         async () => {
-          const response = await client.get(link);
+          const response = await client.postForm(link, {});
           assert.equal(response.status, 302);
           assert.equal(
             response.headers.get("Location"),
@@ -96,7 +112,7 @@ for (const strategy of ["jwt", "database"] as const) {
 
       await t.step("the same link does not work twice", async () => {
         const fresh = new Client();
-        const response = await fresh.get(link);
+        const response = await fresh.postForm(link, {});
         assert.equal(response.status, 302);
         const location = new URL(response.headers.get("Location")!);
         assert.equal(
@@ -148,6 +164,51 @@ Deno.test("fetch clients get JSON redirects with X-Auth-Return-Redirect", async 
     assert.equal(rows.verification_tokens, 1);
     assert.equal(rows.users, 0, "no user until the link is followed");
   } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("a magic link expires, and of concurrent confirmations exactly one signs in", async (t) => {
+  const stack = await startTestStack();
+  const sql = connect(stack.databaseUrl);
+  try {
+    await t.step("an expired link is refused and creates no user", async () => {
+      const client = new Client();
+      const email = "late@example.com";
+      const link = await requestMagicLink(stack, client, email);
+      await sql`update next_auth.verification_tokens set expires = now() - interval '1 second'
+        where identifier = ${email}`;
+      const response = await client.postForm(link, {});
+      assert.equal(response.status, 302);
+      const location = new URL(response.headers.get("Location")!);
+      assert.equal(location.searchParams.get("error"), "Verification");
+      assert.equal(client.cookies.has("authjs.session-token"), false);
+      const [users] =
+        await sql`select count(*)::int as n from next_auth.users where email = ${email}`;
+      assert.equal(users!.n, 0);
+    });
+
+    await t.step("fetch clients: GET says where to POST, the POST answers JSON", async () => {
+      const email = "race@example.com";
+      const link = await requestMagicLink(stack, new Client(), email);
+      const json = { "X-Auth-Return-Redirect": "1" };
+      const prefetch = await new Client(json).get(link);
+      assert.deepEqual((await prefetch.json()).confirm, {
+        method: "POST",
+        url: link.href,
+        fields: [],
+      });
+      const clients = Array.from({ length: 4 }, () => new Client(json));
+      const answers = await Promise.all(
+        clients.map(async (c) => (await (await c.postForm(link, {})).json()).url as string),
+      );
+      const signedIn = clients.filter((c) => c.cookies.has("authjs.session-token"));
+      assert.equal(signedIn.length, 1, "exactly one confirmation signs in");
+      assert.equal(answers.filter((u) => u === `${stack.functionsUrl}/session`).length, 1);
+      assert.equal(answers.filter((u) => u.includes("error=Verification")).length, 3);
+    });
+  } finally {
+    await sql.end();
     await stack.stop();
   }
 });

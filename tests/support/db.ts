@@ -14,7 +14,9 @@ export async function countRows(url: string): Promise<Record<string, number>> {
              (select count(*)::int from next_auth.accounts) as accounts,
              (select count(*)::int from next_auth.sessions) as sessions,
              (select count(*)::int from next_auth.verification_tokens) as verification_tokens,
-             (select count(*)::int from next_auth.authenticators) as authenticators`;
+             (select count(*)::int from next_auth.authenticators) as authenticators,
+             (select count(*)::int from next_auth.passwords) as passwords,
+             (select count(*)::int from next_auth.password_tokens) as password_tokens`;
     return { ...row } as Record<string, number>;
   } finally {
     await sql.end();

@@ -12,6 +12,7 @@ import type { AuthConfig } from "@auth/core";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
 import { createAuthOptions } from "./auth_options.ts";
+import { createPasswordProviders } from "./password_provider.ts";
 import { createProviders } from "./providers.ts";
 import type { Store } from "./store/mod.ts";
 
@@ -33,7 +34,7 @@ export function createAuthConfig(
     // The request Auth.js sees is rebuilt from AUTH_URL, never from client headers.
     trustHost: true,
     adapter: deps.store,
-    providers: createProviders(config),
+    providers: [...createProviders(config), ...createPasswordProviders(config, deps.store)],
     debug: config.debug,
     logger: {
       // One line per event, never a stack or an error's cause (which may hold tokens).

@@ -12,11 +12,31 @@ import { ConfigError } from "./errors.ts";
 
 export type Env = Record<string, string | undefined>;
 
-export interface EmailConfig {
-  /** An SMTP(S) URL, e.g. `smtps://user:pass@smtp.example.com:465`. */
-  server: string;
-  from: string;
-}
+/** How mail leaves: SMTP(S) through nodemailer, or a provider's HTTPS API. */
+export type EmailConfig =
+  | {
+    transport: "smtp";
+    /** An SMTP(S) URL, e.g. `smtps://user:pass@smtp.example.com:465`. */
+    server: string;
+    /** PEM certificates to trust for the SMTP server (a private CA); default: system roots. */
+    ca?: string;
+    from: string;
+  }
+  | {
+    transport: HttpsEmailProvider;
+    apiKey: string;
+    /** The provider's send endpoint (default: its public one). */
+    apiUrl: URL;
+    from: string;
+  };
+
+/** Auth.js's HTTPS email providers this project sends through, and their send endpoints. */
+export const HTTPS_EMAIL_PROVIDERS = {
+  resend: "https://api.resend.com/emails",
+  postmark: "https://api.postmarkapp.com/email",
+  sendgrid: "https://api.sendgrid.com/v3/mail/send",
+} as const;
+export type HttpsEmailProvider = keyof typeof HTTPS_EMAIL_PROVIDERS;
 
 /** An ES256 private key as given: a JWK (JSON) or a PKCS#8 PEM. */
 export type SigningKeyInput =
@@ -65,6 +85,8 @@ export interface AppConfig {
   /** Short-lived access tokens for PostgREST under RLS (the `access-token` function). */
   accessToken: AccessTokenConfig;
   email?: EmailConfig;
+  /** Username/password sign-in (`AUTH_PASSWORD=true`): needs email and JWT sessions. */
+  password: boolean;
   debug: boolean;
   /** Answer `GET /session` without going through `Auth()` (same answer, far less work). */
   fastSession: boolean;
@@ -116,6 +138,26 @@ export function loadConfig(env: Env): AppConfig {
     fallback: 3,
   });
   const storeDriver = oneOf("AUTH_STORE", env.AUTH_STORE, ["sql", "rest"] as const, "sql");
+  const email = readEmail(env);
+  const password =
+    oneOf("AUTH_PASSWORD", env.AUTH_PASSWORD, ["true", "false"] as const, "false") ===
+      "true";
+  if (password && !email) {
+    throw new ConfigError(
+      "Cannot start: AUTH_PASSWORD needs an email transport (AUTH_EMAIL_SERVER or AUTH_RESEND_KEY, AUTH_POSTMARK_KEY, AUTH_SENDGRID_KEY) to send verification and reset mail",
+    );
+  }
+  if (password && sessionStrategy === "database") {
+    // Auth.js's Credentials provider always issues a JWT cookie, which database sessions ignore.
+    throw new ConfigError(
+      'Cannot start: AUTH_PASSWORD needs AUTH_SESSION_STRATEGY="jwt" (Auth.js signs credentials in with JWT sessions only)',
+    );
+  }
+  if (password && storeDriver === "rest") {
+    throw new ConfigError(
+      'Cannot start: AUTH_PASSWORD needs AUTH_STORE="sql" (the password tables are not exposed through the Data API)',
+    );
+  }
   return {
     secrets,
     publicUrl,
@@ -129,7 +171,8 @@ export function loadConfig(env: Env): AppConfig {
     storeDriver,
     rest: storeDriver === "rest" ? readRest(env) : undefined,
     accessToken: readAccessToken(env, publicUrl),
-    email: readEmail(env),
+    email,
+    password,
     debug: env.AUTH_DEBUG === "true",
     fastSession: oneOf(
       "AUTH_SESSION_FAST_PATH",
@@ -304,16 +347,56 @@ function parseSigningKey(value: string): SigningKeyInput {
 }
 
 function readEmail(env: Env): EmailConfig | undefined {
-  const server = env.AUTH_EMAIL_SERVER;
-  if (!server) return undefined;
-  parseUrl("AUTH_EMAIL_SERVER", server, ["smtp:", "smtps:"]);
+  const keys = (Object.keys(HTTPS_EMAIL_PROVIDERS) as HttpsEmailProvider[])
+    .filter((id) => env[`AUTH_${id.toUpperCase()}_KEY`]);
+  const chosen = [
+    ...(env.AUTH_EMAIL_SERVER ? ["AUTH_EMAIL_SERVER"] : []),
+    ...keys.map((id) => `AUTH_${id.toUpperCase()}_KEY`),
+  ];
+  if (chosen.length === 0) return undefined;
+  if (chosen.length > 1) {
+    throw new ConfigError(
+      `Cannot start: set only one email transport, got ${chosen.join(", ")}`,
+    );
+  }
   const from = env.AUTH_EMAIL_FROM;
   if (!from || !/^[^\s@<>]+@[^\s@<>]+$|<[^\s@<>]+@[^\s@<>]+>$/.test(from)) {
     throw new ConfigError(
-      "Cannot start: AUTH_EMAIL_FROM is missing or not an address (needed with AUTH_EMAIL_SERVER)",
+      `Cannot start: AUTH_EMAIL_FROM is missing or not an address (needed with ${chosen[0]})`,
     );
   }
-  return { server, from };
+  const server = env.AUTH_EMAIL_SERVER;
+  if (server) {
+    parseUrl("AUTH_EMAIL_SERVER", server, ["smtp:", "smtps:"]);
+    const ca = env.AUTH_EMAIL_SERVER_CA || undefined;
+    if (ca !== undefined && !ca.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new ConfigError(
+        "Cannot start: AUTH_EMAIL_SERVER_CA must hold PEM certificates",
+      );
+    }
+    return { transport: "smtp", server, ca, from };
+  }
+  const transport = keys[0]!;
+  const apiUrl = parseUrl(
+    "AUTH_EMAIL_API_URL",
+    env.AUTH_EMAIL_API_URL || HTTPS_EMAIL_PROVIDERS[transport],
+  );
+  // The API key travels in a header: never over plain http, except to this machine.
+  if (apiUrl.protocol === "http:" && !isLoopback(apiUrl.hostname)) {
+    throw new ConfigError(
+      "Cannot start: AUTH_EMAIL_API_URL must use https (http only for 127.0.0.1 or localhost)",
+    );
+  }
+  return {
+    transport,
+    apiKey: env[`AUTH_${transport.toUpperCase()}_KEY`]!,
+    apiUrl,
+    from,
+  };
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 function parseUrl(

@@ -46,9 +46,12 @@ Deno.test("loadConfig() reads a complete environment", () => {
   assert.equal(config.sessionStrategy, "database");
   assert.equal(config.databasePrepare, true);
   assert.deepEqual(config.email, {
+    transport: "smtp",
     server: "smtps://u:p@smtp.example.com:465",
+    ca: undefined,
     from: "Example <auth@example.com>",
   });
+  assert.equal(config.password, false);
 });
 
 Deno.test("loadConfig() defaults AUTH_URL to the project's public https URL", () => {
@@ -163,4 +166,62 @@ Deno.test("loadConfig() picks the store driver and the access-token settings", (
   assert.equal(newKeys.rest?.serviceRoleKey, "sb_secret_abc");
   assertConfigError({ ...base, AUTH_JWT_KID: "has space" }, /AUTH_JWT_KID/);
   assertConfigError({ ...base, AUTH_JWT_ISSUER: "not a url" }, /AUTH_JWT_ISSUER/);
+});
+
+Deno.test("loadConfig() selects an HTTPS email provider by its key", () => {
+  const config = loadConfig({
+    ...base,
+    AUTH_RESEND_KEY: "re_123",
+    AUTH_EMAIL_FROM: "auth@example.com",
+  });
+  assert.deepEqual(config.email, {
+    transport: "resend",
+    apiKey: "re_123",
+    apiUrl: new URL("https://api.resend.com/emails"),
+    from: "auth@example.com",
+  });
+  const eu = loadConfig({
+    ...base,
+    AUTH_SENDGRID_KEY: "SG.x",
+    AUTH_EMAIL_FROM: "auth@example.com",
+    AUTH_EMAIL_API_URL: "https://api.eu.sendgrid.com/v3/mail/send",
+  });
+  assert.equal(eu.email?.transport, "sendgrid");
+  assert.equal(
+    eu.email?.transport === "sendgrid" && eu.email.apiUrl.href,
+    "https://api.eu.sendgrid.com/v3/mail/send",
+  );
+});
+
+Deno.test("loadConfig() refuses ambiguous or unsafe email and password settings", () => {
+  const from = { AUTH_EMAIL_FROM: "auth@example.com" };
+  assertConfigError(
+    { ...base, ...from, AUTH_RESEND_KEY: "a", AUTH_POSTMARK_KEY: "b" },
+    /only one email transport, got AUTH_RESEND_KEY, AUTH_POSTMARK_KEY/,
+  );
+  assertConfigError(
+    { ...base, ...from, AUTH_EMAIL_SERVER: "smtps://x:465", AUTH_SENDGRID_KEY: "b" },
+    /only one email transport/,
+  );
+  assertConfigError({ ...base, AUTH_POSTMARK_KEY: "b" }, /AUTH_EMAIL_FROM .*AUTH_POSTMARK_KEY/);
+  assertConfigError(
+    { ...base, ...from, AUTH_RESEND_KEY: "a", AUTH_EMAIL_API_URL: "http://mail.example.com/x" },
+    /AUTH_EMAIL_API_URL must use https/,
+  );
+  assertConfigError(
+    { ...base, ...from, AUTH_EMAIL_SERVER: "smtps://x:465", AUTH_EMAIL_SERVER_CA: "nope" },
+    /AUTH_EMAIL_SERVER_CA/,
+  );
+  assertConfigError({ ...base, AUTH_PASSWORD: "true" }, /AUTH_PASSWORD needs an email transport/);
+  assertConfigError(
+    {
+      ...base,
+      ...from,
+      AUTH_RESEND_KEY: "a",
+      AUTH_PASSWORD: "true",
+      AUTH_SESSION_STRATEGY: "database",
+    },
+    /AUTH_PASSWORD needs AUTH_SESSION_STRATEGY="jwt"/,
+  );
+  assertConfigError({ ...base, AUTH_PASSWORD: "yes" }, /AUTH_PASSWORD must be one of/);
 });

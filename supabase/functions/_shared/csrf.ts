@@ -45,7 +45,8 @@ export async function verifyCsrf(
   }
 }
 
-async function sha256Hex(text: string): Promise<string> {
+/** SHA-256 of a text, as lower-case hex. */
+export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(text),
@@ -61,6 +62,11 @@ function timingSafeEqual(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
+}
+
+/** Auth.js's CSRF cookie: `__Host-` prefixed on https. */
+export function csrfCookieName(url: URL): string {
+  return `${url.protocol === "https:" ? "__Host-" : ""}authjs.csrf-token`;
 }
 
 /** One cookie's value from a `Cookie` header, or undefined. */

@@ -12,10 +12,12 @@ import { createAuthOptions } from "./auth_options.ts";
 import type { AuthRuntime } from "./auth_runtime.ts";
 import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
-import { applyCors, corsPreflight } from "./cors.ts";
-import { readCookie, verifyCsrf } from "./csrf.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { confirmPage } from "./confirm_page.ts";
+import { corsPreflight } from "./cors.ts";
+import { csrfCookieName, readCookie, verifyCsrf } from "./csrf.ts";
+import { HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { withResponseHeaders } from "./respond.ts";
 import { createFastSession } from "./session_fast.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
@@ -126,6 +128,14 @@ export function createHandler(
       );
     }
 
+    if (
+      group === "callback" && req.method === "GET" &&
+      providerTypes.get(providerId!) === "email" && url.searchParams.has("token")
+    ) {
+      // Scanner-safe magic links: the GET only asks for a click; the POST signs in.
+      return confirmPage(req, url, { title: "Sign in", button: "Sign in" });
+    }
+
     let body: string | undefined;
     if (req.method === "POST") {
       const parsed = await readBody(req);
@@ -150,29 +160,7 @@ export function createHandler(
     return normalize(response);
   }
 
-  return async (req) => {
-    let response: Response;
-    try {
-      response = await handle(req);
-    } catch (error) {
-      response = errorResponse(error, log);
-    }
-    try {
-      applyCors(req, response.headers, config.allowedOrigins);
-      setSecurityHeaders(response.headers);
-      return response;
-    } catch {
-      // Redirects (Response.redirect) have immutable headers: copy, then add ours.
-      const headers = new Headers(response.headers);
-      applyCors(req, headers, config.allowedOrigins);
-      setSecurityHeaders(headers);
-      return new Response(response.body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers,
-      });
-    }
-  };
+  return withResponseHeaders(handle, { allowedOrigins: config.allowedOrigins, log });
 }
 
 /** Auth.js's own error answers, in our JSON error shape. */
@@ -198,16 +186,4 @@ async function normalize(response: Response): Promise<Response> {
     );
   }
   return response;
-}
-
-/** Auth.js's CSRF cookie: `__Host-` prefixed on https. */
-function csrfCookieName(url: URL): string {
-  return `${url.protocol === "https:" ? "__Host-" : ""}authjs.csrf-token`;
-}
-
-function setSecurityHeaders(headers: Headers) {
-  if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
-  headers.set("X-Content-Type-Options", "nosniff");
-  // Magic-link and callback URLs carry tokens: never leak them as a Referer.
-  headers.set("Referrer-Policy", "no-referrer");
 }

@@ -8,22 +8,15 @@
  * ```
  */
 import type { Provider } from "@auth/core/providers";
-import Nodemailer from "@auth/core/providers/nodemailer";
 import type { AppConfig } from "./config.ts";
+import { createEmailProvider } from "./email_provider.ts";
+import { createMailer } from "./mailer.ts";
 
 export function createProviders(config: AppConfig): Provider[] {
   const providers: Provider[] = [];
   if (config.email) {
-    // Named "email" so links read /functions/v1/callback/email. Nodemailer speaks SMTP and
-    // SMTPS: on Supabase use port 465 (smtps://), since 25 and 587 are blocked there.
-    providers.push(
-      Nodemailer({
-        id: "email",
-        name: "Email",
-        server: config.email.server,
-        from: config.email.from,
-      }),
-    );
+    // Magic links, named "email" (links read /functions/v1/callback/email); see email_provider.ts.
+    providers.push(createEmailProvider(config.email, createMailer(config.email)));
   }
   return providers;
 }

@@ -18,7 +18,11 @@ import type {
 } from "@auth/core/adapters";
 import type { AppConfig } from "../config.ts";
 import { createRestStore } from "./rest.ts";
+
+import type { PasswordStore } from "./passwords.ts";
 import { createSqlStore } from "./sql.ts";
+
+export type { PasswordStore, PasswordUser } from "./passwords.ts";
 
 /**
  * The full Auth.js `Adapter`, every method present and returning a Promise (Auth.js allows
@@ -67,6 +71,8 @@ export interface Store {
     credentialID: string,
     newCounter: number,
   ): Promise<AdapterAuthenticator>;
+  /** The password flow's hashes and tokens (beside Auth.js's tables, same connection). */
+  passwords: PasswordStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }

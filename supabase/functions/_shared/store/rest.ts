@@ -23,7 +23,7 @@ import type {
   VerificationToken,
 } from "@auth/core/adapters";
 import { UnavailableError } from "../errors.ts";
-import type { Store } from "./mod.ts";
+import type { PasswordStore, Store } from "./mod.ts";
 
 export interface RestStoreOptions {
   /** The project's API URL, e.g. `https://<ref>.supabase.co`. */
@@ -181,6 +181,9 @@ export function createRestStore(options: RestStoreOptions): Store {
   }
 
   return {
+    // The password tables are not exposed through the Data API; loadConfig refuses
+    // AUTH_PASSWORD with AUTH_STORE=rest, so this is never reached in a valid deployment.
+    passwords: unsupportedPasswords(),
     async createUser(user) {
       const values = serializeRow(user, USER_COLUMNS);
       if (isUuid(user.id)) values.id = user.id;
@@ -380,5 +383,20 @@ export function createRestStore(options: RestStoreOptions): Store {
       // Plain HTTP: nothing held open (Realtime is never subscribed).
       if (client) await (await client).removeAllChannels();
     },
+  };
+}
+
+function unsupportedPasswords(): PasswordStore {
+  const refuse = () =>
+    Promise.reject(
+      new Error("Cannot use password sign-in with the rest store: use AUTH_STORE=sql"),
+    );
+  return {
+    findByEmail: refuse,
+    createUserWithPassword: refuse,
+    createToken: refuse,
+    verifyEmail: refuse,
+    resetPassword: refuse,
+    updateHash: refuse,
   };
 }

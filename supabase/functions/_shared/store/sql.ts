@@ -18,6 +18,7 @@ import type {
   VerificationToken,
 } from "@auth/core/adapters";
 import type { Store } from "./mod.ts";
+import { createSqlPasswordStore } from "./passwords.ts";
 
 export interface SqlStoreOptions {
   url: string;
@@ -319,6 +320,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       }
       return row;
     },
+
+    passwords: createSqlPasswordStore(connect),
 
     async close() {
       const pending = client;

@@ -1,0 +1,3 @@
+import { createPasswordHandler } from "../_shared/password_handler.ts";
+
+Deno.serve(createPasswordHandler());
