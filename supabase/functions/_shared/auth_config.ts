@@ -11,6 +11,8 @@ import { setEnvDefaults } from "@auth/core";
 import type { AuthConfig } from "@auth/core";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
+import { customCallbacks, customProviders } from "./custom.ts";
+import { createOAuthProviders } from "./oauth_providers.ts";
 import { createProviders } from "./providers.ts";
 import type { Store } from "./store/mod.ts";
 
@@ -31,18 +33,26 @@ export function createAuthConfig(
     // The request Auth.js sees is rebuilt from AUTH_URL, never from client headers.
     trustHost: true,
     adapter: deps.store,
-    providers: createProviders(config),
+    providers: [
+      ...createProviders(config),
+      ...createOAuthProviders(config),
+      ...customProviders(config),
+    ],
+    pages: config.pages,
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
     debug: config.debug,
     callbacks: {
-      redirect({ url, baseUrl }) {
-        return allowedRedirect(url, baseUrl, config.allowedOrigins);
+      ...customCallbacks,
+      async redirect(params) {
+        const url = customCallbacks.redirect ? await customCallbacks.redirect(params) : params.url;
+        return allowedRedirect(url, params.baseUrl, config.allowedOrigins);
       },
-      session({ session, token, user }) {
+      session(params) {
+        const { session, token, user } = params;
         // Expose the user's id (next_auth.users.id): frontends and RLS need it.
         const id = (token?.sub as string | undefined) ?? user?.id;
         if (id && session.user) session.user.id = id;
-        return session;
+        return customCallbacks.session ? customCallbacks.session(params) : session;
       },
     },
     logger: {

@@ -17,6 +17,7 @@ import { applyCors, corsPreflight } from "./cors.ts";
 import { readCookie, verifyCsrf } from "./csrf.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { refineRedirect } from "./redirects.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -130,11 +131,29 @@ export function createHandler(
       }
     }
 
+    // What Auth.js logs while answering is kept to explain its "Configuration" redirects.
+    const errors: unknown[] = [];
     const response = await Auth(
       new Request(url, { method: req.method, headers: req.headers, body }),
-      authConfig,
+      {
+        ...authConfig,
+        logger: {
+          ...authConfig.logger,
+          error(error) {
+            errors.push(error);
+            authConfig.logger?.error?.(error);
+          },
+        },
+      },
     );
-    return normalize(response);
+    return refineRedirect(await normalize(response), {
+      url,
+      action: group,
+      providerType: providerId ? providerTypes.get(providerId) : undefined,
+      basePath: config.basePath,
+      pages: config.pages,
+      errors,
+    });
   }
 
   return async (req) => {
