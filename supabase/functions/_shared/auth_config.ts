@@ -14,6 +14,7 @@ import { describe } from "./errors.ts";
 import { customCallbacks, customProviders } from "./custom.ts";
 import { createOAuthProviders } from "./oauth_providers.ts";
 import { createProviders } from "./providers.ts";
+import { pagesForAuthJs } from "./redirects.ts";
 import type { Store } from "./store/mod.ts";
 
 export interface AuthDeps {
@@ -38,7 +39,7 @@ export function createAuthConfig(
       ...createOAuthProviders(config),
       ...customProviders(config),
     ],
-    pages: config.pages,
+    pages: pagesForAuthJs(config.pages),
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
     debug: config.debug,
     callbacks: {

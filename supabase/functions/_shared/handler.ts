@@ -17,7 +17,7 @@ import { applyCors, corsPreflight } from "./cors.ts";
 import { readCookie, verifyCsrf } from "./csrf.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
-import { refineRedirect } from "./redirects.ts";
+import { frontendPage, refineRedirect } from "./redirects.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -112,6 +112,9 @@ export function createHandler(
         `Cannot find provider "${providerId}"`,
       );
     }
+
+    const page = req.method === "GET" && !providerId && frontendPage(url, config);
+    if (page) return Response.redirect(page, 302);
 
     let body: string | undefined;
     if (req.method === "POST") {

@@ -2,9 +2,12 @@
  * Post-processing of the redirects Auth.js answers with (a `Location` header, or `{ url }`
  * as JSON for fetch clients sending `X-Auth-Return-Redirect`):
  *
- * - Auth.js prefixes error redirects with the request's origin even when `pages.*` is an
- *   absolute URL (`https://fn.example.comhttps://app.example.com/login`): such a URL is
- *   unprefixed. `AUTH_PAGES_*` are validated against `AUTH_ALLOWED_ORIGINS` at start.
+ * - Auth.js prefixes its error redirects with the request's origin, so `pages.signIn` and
+ *   `pages.error` cannot be URLs of another origin there (`Response.redirect` throws on
+ *   `https://fn.example.comhttps://app.example.com/login`). Such pages are kept from Auth.js
+ *   (`pagesForAuthJs`); its redirects to its own `/signin` and `/error` pages, and GETs of
+ *   them (`frontendPage`), go to the frontend's instead, query included. `AUTH_PAGES_*`
+ *   are validated against `AUTH_ALLOWED_ORIGINS` at start.
  * - Auth.js reports every OAuth failure that is not the provider's own answer as
  *   `error=Configuration` ("There is a problem with the server configuration"), which is
  *   wrong for a forged state or an unreachable provider. Those become Auth.js's own
@@ -54,8 +57,8 @@ export async function refineRedirect(
   }
   if (!target) return response;
 
-  let refined = unprefixPage(target, context.url.origin);
-  refined = explainOAuthFailure(refined, context) ?? refined;
+  let refined = explainOAuthFailure(target, context) ?? target;
+  refined = toFrontendPage(new URL(refined, context.url), context)?.href ?? refined;
   if (refined === target) return response;
 
   const headers = new Headers(response.headers);
@@ -71,10 +74,40 @@ export async function refineRedirect(
   return new Response(null, { status: response.status, headers });
 }
 
-function unprefixPage(target: string, origin: string): string {
-  if (!target.startsWith(origin)) return target;
-  const rest = target.slice(origin.length);
-  return /^https?:\/\//.test(rest) ? rest : target;
+/** `pages` as Auth.js can use them: `signIn` / `error` only when they are paths. */
+export function pagesForAuthJs(pages: PagesConfig): PagesConfig {
+  const { signIn, error, ...rest } = pages;
+  return {
+    ...rest,
+    ...(signIn?.startsWith("/") ? { signIn } : {}),
+    ...(error?.startsWith("/") ? { error } : {}),
+  };
+}
+
+/**
+ * The frontend's page for a GET of this function's own `/signin` or `/error` page, when
+ * `AUTH_PAGES_SIGNIN` / `AUTH_PAGES_ERROR` is a URL; undefined otherwise.
+ */
+export function frontendPage(
+  url: URL,
+  context: Pick<RedirectContext, "basePath" | "pages">,
+): URL | undefined {
+  return toFrontendPage(url, context);
+}
+
+function toFrontendPage(
+  url: URL,
+  { basePath, pages }: Pick<RedirectContext, "basePath" | "pages">,
+): URL | undefined {
+  const page = url.pathname === `${basePath}/signin`
+    ? pages.signIn
+    : url.pathname === `${basePath}/error`
+    ? pages.error
+    : undefined;
+  if (!page || page.startsWith("/")) return undefined;
+  const target = new URL(page);
+  url.searchParams.forEach((value, key) => target.searchParams.set(key, value));
+  return target;
 }
 
 function explainOAuthFailure(target: string, context: RedirectContext): string | undefined {
