@@ -125,6 +125,19 @@ Deno.test("OpenID Connect sign-in against the real oidc-provider", async (t) => 
       assert.equal(decodeJwt(tokens.id_token).sub, oidc.subjectFor(email));
     });
 
+    await t.step("the provider requires PKCE from its client", async () => {
+      const client = new Client();
+      const authorize = await startOAuthSignIn(F, client);
+      authorize.searchParams.delete("code_challenge");
+      authorize.searchParams.delete("code_challenge_method");
+      const response = await client.get(authorize);
+      await response.body?.cancel();
+      const location = new URL(response.headers.get("Location")!);
+      assert.equal(`${location.origin}${location.pathname}`, `${F}/callback/oidc`);
+      assert.equal(location.searchParams.get("error"), "invalid_request");
+      assert.match(location.searchParams.get("error_description") ?? "", /requires PKCE/);
+    });
+
     await t.step("signing in again finds the same user and account", async () => {
       const client = new Client();
       const response = await signInWithOidc(stack, client, { email });
