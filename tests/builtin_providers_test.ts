@@ -59,11 +59,13 @@ Deno.test("built-in providers are enabled by environment variables alone", async
     AUTH_KEYCLOAK_ID: "keycloak-client",
     AUTH_KEYCLOAK_SECRET: "keycloak-secret",
     AUTH_KEYCLOAK_ISSUER: `${discovery.origin}/realms/acme`,
-  });
+  }, { oidc: false });
   const F = stack.functionsUrl;
   try {
     await t.step("GET /providers lists each with its sign-in and callback URLs", async () => {
       const providers = await (await new Client().get(`${F}/providers`)).json();
+      assert.equal(stack.oidc, undefined);
+      assert.equal("oidc" in providers, false, "the Dev OpenID provider is off");
       const expected = {
         github: ["GitHub", "oauth"],
         discord: ["Discord", "oauth"],
