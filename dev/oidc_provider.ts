@@ -61,10 +61,50 @@ export async function startOidcProvider(
 
   /** Display names typed on the login page, by subject. */
   const names = new Map<string, string>();
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  let provider: Provider;
+  try {
+    provider = await createProvider(issuer, { ...options, clientId, clientSecret }, names);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 
+  // One line per internal error (clients get an error page or redirect), never a stack.
+  provider.on("server_error", (_ctx: unknown, error: Error) => {
+    console.error(`[dev-oidc] server_error: ${error.message}`);
+  });
+
+  const callback = provider.callback();
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const match = req.url?.match(/^\/interaction\/([\w-]+)(?:\/(login|consent))?(?:\?|$)/);
+    if (!match) return callback(req, res);
+    interaction(provider, req, res, match[2] ?? "show", names).catch((error) => {
+      send(res, 400, page("Cannot continue", `<p>${escapeHtml(String(error.message))}</p>`));
+    });
+  });
+
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    subjectFor: (email) => email.trim().toLowerCase(),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function createProvider(
+  issuer: string,
+  options: OidcProviderOptions & { clientId: string; clientSecret: string },
+  names: Map<string, string>,
+): Promise<Provider> {
+  const { clientId, clientSecret } = options;
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const Provider = await importProvider();
-  const provider = new Provider(issuer, {
+  return new Provider(issuer, {
     adapter: createMemoryAdapter(),
     clients: [{
       client_id: clientId,
@@ -112,29 +152,6 @@ export async function startOidcProvider(
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     jwks: { keys: [{ ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" }] },
   });
-  // Its own errors go to the client as error redirects; keep the console quiet.
-  provider.on("server_error", () => {});
-
-  const callback = provider.callback();
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const match = req.url?.match(/^\/interaction\/([\w-]+)(?:\/(login|consent))?(?:\?|$)/);
-    if (!match) return callback(req, res);
-    interaction(provider, req, res, match[2] ?? "show", names).catch((error) => {
-      send(res, 400, page("Cannot continue", `<p>${escapeHtml(String(error.message))}</p>`));
-    });
-  });
-
-  return {
-    issuer,
-    clientId,
-    clientSecret,
-    subjectFor: (email) => email.trim().toLowerCase(),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 /**

@@ -166,6 +166,8 @@ Deno.test("AUTH_PAGES_* send every page to the frontend, and fetch clients get J
         await client.postForm(`${F}/signin/email`, { csrfToken, email: "json@example.com" }),
       );
       assert.equal(target(email), `${F}/verify-request`);
+      const page = await json(await client.get(`${F}/error?error=Verification`));
+      assert.equal(page, `${APP}/auth-error?error=Verification`);
       const signout = await json(
         await client.postForm(`${F}/signout`, { csrfToken, callbackUrl: `${APP}/bye` }),
       );

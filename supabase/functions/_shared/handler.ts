@@ -114,7 +114,12 @@ export function createHandler(
     }
 
     const page = req.method === "GET" && !providerId && frontendPage(url, config);
-    if (page) return Response.redirect(page, 302);
+    if (page) {
+      // As Auth.js answers its own redirects: JSON for fetch clients that ask for it.
+      return req.headers.has("X-Auth-Return-Redirect")
+        ? Response.json({ url: page.href })
+        : Response.redirect(page, 302);
+    }
 
     let body: string | undefined;
     if (req.method === "POST") {
