@@ -1,8 +1,9 @@
 /**
  * The local stack: what `supabase start` + `supabase functions serve` would run, without
- * Docker. The database (embedded PGlite, or `DATABASE_URL`), migrations, a mail catcher, and
- * a gateway serving every function at `/functions/v1/<name>`. `npm start` and the HTTP tests
- * both start it through this module.
+ * Docker. The database (embedded PGlite, or `DATABASE_URL`), migrations, a mail catcher, a
+ * development OpenID provider (Auth.js provider id `oidc`, "Dev OpenID"), and a gateway
+ * serving every function at `/functions/v1/<name>`. `npm start` and the HTTP tests both
+ * start it through this module.
  *
  * @example
  * ```ts
@@ -23,6 +24,7 @@ import {
   loadFunctionEntry,
 } from "./gateway.ts";
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
+import { type OidcProvider, startOidcProvider } from "./oidc_provider.ts";
 
 export const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
 
@@ -37,6 +39,13 @@ export interface LocalStackOptions {
   gatewayPort?: number;
   smtpPort?: number;
   mailPort?: number;
+  /**
+   * The development OpenID provider, configured as the Auth.js provider `oidc` through
+   * `AUTH_OIDC_ISSUER` / `_ID` / `_SECRET` / `_NAME` (which `env` may override). On by
+   * default; `false` leaves it out.
+   */
+  oidc?: boolean;
+  oidcPort?: number;
   /** Settings for the functions, on top of those the stack provides. */
   env?: Env;
   /**
@@ -54,6 +63,8 @@ export interface LocalStack {
   databaseUrl: string;
   database: Database;
   mail: MailCatcher;
+  /** The development OpenID provider (`oidc.issuer`), unless started with `oidc: false`. */
+  oidc?: OidcProvider;
   config: AppConfig;
   functions: string[];
   stop(): Promise<void>;
@@ -102,10 +113,25 @@ export async function startLocalStack(
     cleanups.push(() => gateway.shutdown());
     const functionsUrl = `http://127.0.0.1:${gateway.addr.port}/functions/v1`;
 
+    let oidc: OidcProvider | undefined;
+    const oidcEnv: Env = {};
+    if (options.oidc !== false) {
+      oidc = await startOidcProvider({
+        port: options.oidcPort ?? 0,
+        redirectUris: [`${functionsUrl}/callback/oidc`],
+      });
+      cleanups.push(() => oidc!.stop());
+      oidcEnv.AUTH_OIDC_ISSUER = oidc.issuer;
+      oidcEnv.AUTH_OIDC_ID = oidc.clientId;
+      oidcEnv.AUTH_OIDC_SECRET = oidc.clientSecret;
+      oidcEnv.AUTH_OIDC_NAME = "Dev OpenID";
+    }
+
     const env: Env = {
       AUTH_URL: functionsUrl,
       AUTH_EMAIL_SERVER: mail.smtpUrl,
       AUTH_EMAIL_FROM: "Auth.js on Supabase Edge <auth@localhost>",
+      ...oidcEnv,
       ...options.env,
       DATABASE_URL: database.url,
     };
@@ -137,6 +163,7 @@ export async function startLocalStack(
       databaseUrl: database.url,
       database,
       mail,
+      oidc,
       config,
       functions,
       stop: stopAll,

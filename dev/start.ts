@@ -41,6 +41,8 @@ const stack = await startLocalStack({
   gatewayPort: port("GATEWAY_PORT", 54321),
   smtpPort: port("SMTP_PORT", 54325),
   mailPort: port("MAIL_PORT", 54324),
+  oidc: Deno.env.get("DEV_OIDC") !== "false",
+  oidcPort: port("OIDC_PORT", 54326),
   env,
   load: "entrypoints",
   quiet: true,
@@ -58,6 +60,9 @@ Auth.js on Supabase Edge is running (${Date.now() - started} ms)
   Sign in     ${stack.functionsUrl}/signin
   RLS tokens  ${stack.functionsUrl}/access-token   (issuer ${stack.config.accessToken.issuer})
   Mail        ${stack.mail.httpUrl}   (SMTP ${stack.mail.smtpUrl})
+  OpenID      ${
+  stack.oidc ? `${stack.oidc.issuer}   (Dev OpenID: sign in as any email)` : "off (DEV_OIDC=false)"
+}
   Database    ${
   stack.database.kind === "pglite" ? "embedded PGlite, data in .local/db" : "DATABASE_URL"
 } — ${redact(stack.databaseUrl)}

@@ -2,13 +2,21 @@
  * Starts the local stack for a test file, on free ports, against the embedded database or
  * a fresh database on `DATABASE_URL`'s server.
  */
-import { type LocalStack, startLocalStack } from "../../dev/stack.ts";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../dev/stack.ts";
 import type { Env } from "../../supabase/functions/_shared/config.ts";
 import { SERVER_URL, TEST_SECRET } from "./env.ts";
 
 export type { LocalStack };
 
-export function startTestStack(env: Env = {}): Promise<LocalStack> {
+/**
+ * `env` adds settings for the functions; `options` overrides the stack's (e.g.
+ * `{ oidc: false }` to leave out the development OpenID provider, which is on by default and
+ * reachable as `stack.oidc`).
+ */
+export function startTestStack(
+  env: Env = {},
+  options: Partial<LocalStackOptions> = {},
+): Promise<LocalStack> {
   return startLocalStack({
     databaseUrl: SERVER_URL,
     freshDatabase: true,
@@ -19,5 +27,6 @@ export function startTestStack(env: Env = {}): Promise<LocalStack> {
     env: { AUTH_SECRET: TEST_SECRET, ...env },
     load: "handlers",
     quiet: true,
+    ...options,
   });
 }

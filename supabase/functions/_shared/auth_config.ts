@@ -12,8 +12,11 @@ import type { AuthConfig } from "@auth/core";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
 import { createAuthOptions } from "./auth_options.ts";
+import { customProviders } from "./custom.ts";
+import { createOAuthProviders } from "./oauth_providers.ts";
 import { createPasswordProviders } from "./password_provider.ts";
 import { createProviders } from "./providers.ts";
+import { pagesForAuthJs } from "./redirects.ts";
 import type { Store } from "./store/mod.ts";
 
 export interface AuthDeps {
@@ -34,7 +37,13 @@ export function createAuthConfig(
     // The request Auth.js sees is rebuilt from AUTH_URL, never from client headers.
     trustHost: true,
     adapter: deps.store,
-    providers: [...createProviders(config), ...createPasswordProviders(config, deps.store)],
+    providers: [
+      ...createProviders(config),
+      ...createOAuthProviders(config),
+      ...customProviders(config),
+      ...createPasswordProviders(config, deps.store),
+    ],
+    pages: pagesForAuthJs(config.pages),
     debug: config.debug,
     logger: {
       // One line per event, never a stack or an error's cause (which may hold tokens).

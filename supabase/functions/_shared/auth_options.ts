@@ -11,6 +11,7 @@
  */
 import type { AuthConfig } from "@auth/core";
 import type { AppConfig } from "./config.ts";
+import { customCallbacks } from "./custom.ts";
 
 export type AuthOptions = Pick<AuthConfig, "callbacks" | "session" | "events" | "cookies">;
 
@@ -18,32 +19,45 @@ export function createAuthOptions(config: AppConfig): AuthOptions {
   return {
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
     callbacks: {
-      redirect({ url, baseUrl }) {
-        return allowedRedirect(url, baseUrl, config.allowedOrigins);
+      // The user's own callbacks (custom.ts); `redirect` and `session` wrap theirs below.
+      ...customCallbacks,
+      async redirect(params) {
+        // Whatever a custom redirect returns is still held to the allowed origins.
+        const url = customCallbacks.redirect ? await customCallbacks.redirect(params) : params.url;
+        return allowedRedirect(url, params.baseUrl, config.allowedOrigins);
       },
-      session({ session, token, user }) {
-        // Only what a frontend needs, plus the user's id (next_auth.users.id) for RLS. For
-        // database sessions Auth.js passes the whole row here, session token included: it
-        // must not reach JavaScript (the cookie is httpOnly for a reason).
-        const source = (user ?? session.user ?? {}) as {
-          id?: string;
-          name?: string | null;
-          email?: string | null;
-          image?: string | null;
-        };
-        const expires = session.expires as unknown;
-        return {
-          user: {
-            id: (token?.sub as string | undefined) ?? source.id,
-            name: source.name ?? null,
-            email: source.email ?? null,
-            image: source.image ?? null,
-          },
-          expires: expires instanceof Date ? expires.toISOString() : String(expires),
-        } as unknown as typeof session;
+      session(params) {
+        const base = publicSession(params);
+        return customCallbacks.session
+          ? customCallbacks.session({ ...params, session: base })
+          : base;
       },
     },
   };
+}
+
+type SessionParams = Parameters<NonNullable<NonNullable<AuthConfig["callbacks"]>["session"]>>[0];
+
+function publicSession({ session, token, user }: SessionParams): SessionParams["session"] {
+  // Only what a frontend needs, plus the user's id (next_auth.users.id) for RLS. For
+  // database sessions Auth.js passes the whole row here, session token included: it
+  // must not reach JavaScript (the cookie is httpOnly for a reason).
+  const source = (user ?? session.user ?? {}) as {
+    id?: string;
+    name?: string | null;
+    email?: string | null;
+    image?: string | null;
+  };
+  const expires = session.expires as unknown;
+  return {
+    user: {
+      id: (token?.sub as string | undefined) ?? source.id,
+      name: source.name ?? null,
+      email: source.email ?? null,
+      image: source.image ?? null,
+    },
+    expires: expires instanceof Date ? expires.toISOString() : String(expires),
+  } as unknown as typeof session;
 }
 
 /**

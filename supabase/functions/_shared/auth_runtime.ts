@@ -18,7 +18,8 @@ export interface AuthRuntime {
   authConfig: AuthConfig;
   /** Provider id → type, as Auth.js resolves them. */
   providerTypes: Map<string, string>;
-  auth(request: Request): Promise<Response>;
+  /** `Auth()` for a request; `onError` also sees what Auth.js logs while answering it. */
+  auth(request: Request, onError?: (error: unknown) => void): Promise<Response>;
 }
 
 export function createAuthRuntime(config: AppConfig, deps: AuthDeps): AuthRuntime {
@@ -26,7 +27,19 @@ export function createAuthRuntime(config: AppConfig, deps: AuthDeps): AuthRuntim
   return {
     authConfig,
     providerTypes: providerIndex(authConfig),
-    auth: (request) => Auth(request, authConfig),
+    auth(request, onError) {
+      if (!onError) return Auth(request, authConfig);
+      return Auth(request, {
+        ...authConfig,
+        logger: {
+          ...authConfig.logger,
+          error(error) {
+            onError(error);
+            authConfig.logger?.error?.(error);
+          },
+        },
+      });
+    },
   };
 }
 

@@ -8,6 +8,7 @@
  * config.publicUrl.href; // "https://abc.supabase.co/functions/v1"
  * ```
  */
+import { BUILTIN_PROVIDERS } from "./builtin_providers.ts";
 import { ConfigError } from "./errors.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -62,6 +63,31 @@ export interface RestStoreConfig {
   serviceRoleKey: string;
 }
 
+/** An OAuth / OpenID Connect provider enabled by `AUTH_<ID>_ID` (and friends). */
+export interface OAuthProviderSettings {
+  /** Auth.js's provider id (`github`, `microsoft-entra-id`), or `oidc` for the generic one. */
+  id: string;
+  clientId: string;
+  clientSecret?: string;
+  issuer?: string;
+  /** Display name; only the generic `oidc` provider takes one (`AUTH_OIDC_NAME`). */
+  name?: string;
+  /** Auth.js's `allowDangerousEmailAccountLinking`: `AUTH_<ID>_ALLOW_EMAIL_LINKING=true`. */
+  allowEmailLinking: boolean;
+}
+
+/** Auth.js's `pages`: paths on the functions' origin or URLs on an allowed origin. */
+export interface PagesConfig {
+  signIn?: string;
+  signOut?: string;
+  error?: string;
+  verifyRequest?: string;
+  newUser?: string;
+}
+
+/** The generic OpenID Connect provider's id: `AUTH_OIDC_ISSUER` / `_ID` / `_SECRET`. */
+export const GENERIC_OIDC_ID = "oidc";
+
 export interface AppConfig {
   /** Auth.js secrets, newest first (`AUTH_SECRET_1..3` then `AUTH_SECRET`, as Auth.js orders them). */
   secrets: string[];
@@ -87,6 +113,9 @@ export interface AppConfig {
   email?: EmailConfig;
   /** Username/password sign-in (`AUTH_PASSWORD=true`): needs email and JWT sessions. */
   password: boolean;
+  /** OAuth / OIDC providers enabled by configuration, in the order Auth.js lists them. */
+  oauthProviders: OAuthProviderSettings[];
+  pages: PagesConfig;
   debug: boolean;
   /** Answer `GET /session` without going through `Auth()` (same answer, far less work). */
   fastSession: boolean;
@@ -173,6 +202,8 @@ export function loadConfig(env: Env): AppConfig {
     accessToken: readAccessToken(env, publicUrl),
     email,
     password,
+    oauthProviders: readOAuthProviders(env),
+    pages: readPages(env, allowedOrigins),
     debug: env.AUTH_DEBUG === "true",
     fastSession: oneOf(
       "AUTH_SESSION_FAST_PATH",
@@ -397,6 +428,85 @@ function readEmail(env: Env): EmailConfig | undefined {
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** `AUTH_<ID>` for a provider id, as Auth.js's `setEnvDefaults` spells it. */
+export function providerEnvPrefix(id: string): string {
+  return `AUTH_${id.toUpperCase().replace(/-/g, "_")}`;
+}
+
+function readOAuthProviders(env: Env): OAuthProviderSettings[] {
+  const providers: OAuthProviderSettings[] = [];
+  for (const id of [GENERIC_OIDC_ID, ...Object.keys(BUILTIN_PROVIDERS)]) {
+    const prefix = providerEnvPrefix(id);
+    const clientId = env[`${prefix}_ID`];
+    const clientSecret = env[`${prefix}_SECRET`] || undefined;
+    const issuer = env[`${prefix}_ISSUER`] || undefined;
+    if (!clientId) {
+      if (clientSecret || issuer) {
+        throw new ConfigError(
+          `Cannot start: ${prefix}_ID is missing (${prefix}_${
+            clientSecret ? "SECRET" : "ISSUER"
+          } is set)`,
+        );
+      }
+      continue;
+    }
+    // The generic provider may be a public client (PKCE, no secret); built-ins are not.
+    if (!clientSecret && id !== GENERIC_OIDC_ID) {
+      throw new ConfigError(`Cannot start: ${prefix}_SECRET is missing (${prefix}_ID is set)`);
+    }
+    if (issuer) parseUrl(`${prefix}_ISSUER`, issuer);
+    if (id === GENERIC_OIDC_ID && !issuer) {
+      throw new ConfigError(
+        `Cannot start: ${prefix}_ISSUER is missing (the OpenID provider's issuer URL)`,
+      );
+    }
+    const linking = oneOf(
+      `${prefix}_ALLOW_EMAIL_LINKING`,
+      env[`${prefix}_ALLOW_EMAIL_LINKING`],
+      ["true", "false"] as const,
+      "false",
+    );
+    providers.push({
+      id,
+      clientId,
+      clientSecret,
+      issuer,
+      name: id === GENERIC_OIDC_ID ? env.AUTH_OIDC_NAME || "OpenID" : undefined,
+      allowEmailLinking: linking === "true",
+    });
+  }
+  return providers;
+}
+
+const PAGE_VARIABLES = {
+  signIn: "AUTH_PAGES_SIGNIN",
+  signOut: "AUTH_PAGES_SIGNOUT",
+  error: "AUTH_PAGES_ERROR",
+  verifyRequest: "AUTH_PAGES_VERIFY_REQUEST",
+  newUser: "AUTH_PAGES_NEW_USER",
+} as const;
+
+function readPages(env: Env, allowedOrigins: Set<string>): PagesConfig {
+  const pages: PagesConfig = {};
+  for (const [page, name] of Object.entries(PAGE_VARIABLES)) {
+    const value = env[name];
+    if (!value) continue;
+    if (value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) {
+      pages[page as keyof PagesConfig] = value;
+      continue;
+    }
+    const url = parseUrl(name, value);
+    if (!allowedOrigins.has(url.origin)) {
+      throw new ConfigError(
+        `Cannot start: ${name} must be a path or a URL on an origin in AUTH_ALLOWED_ORIGINS`,
+      );
+    }
+    if (url.hash) throw new ConfigError(`Cannot start: ${name} must not have a fragment`);
+    pages[page as keyof PagesConfig] = url.href;
+  }
+  return pages;
 }
 
 function parseUrl(

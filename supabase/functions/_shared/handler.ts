@@ -17,6 +17,7 @@ import { corsPreflight } from "./cors.ts";
 import { csrfCookieName, readCookie, verifyCsrf } from "./csrf.ts";
 import { HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { frontendPage, refineRedirect } from "./redirects.ts";
 import { withResponseHeaders } from "./respond.ts";
 import { createFastSession } from "./session_fast.ts";
 import { createStore, type Store } from "./store/mod.ts";
@@ -136,6 +137,14 @@ export function createHandler(
       return confirmPage(req, url, { title: "Sign in", button: "Sign in" });
     }
 
+    const page = req.method === "GET" && !providerId && frontendPage(url, config);
+    if (page) {
+      // As Auth.js answers its own redirects: JSON for fetch clients that ask for it.
+      return req.headers.has("X-Auth-Return-Redirect")
+        ? Response.json({ url: page.href })
+        : Response.redirect(page, 302);
+    }
+
     let body: string | undefined;
     if (req.method === "POST") {
       const parsed = await readBody(req);
@@ -154,10 +163,20 @@ export function createHandler(
       }
     }
 
+    // What Auth.js logs while answering is kept to explain its "Configuration" redirects.
+    const errors: unknown[] = [];
     const response = await auth(
       new Request(url, { method: req.method, headers: req.headers, body }),
+      (error) => errors.push(error),
     );
-    return normalize(response);
+    return refineRedirect(await normalize(response), {
+      url,
+      action: group,
+      providerType: providerId ? providerTypes.get(providerId) : undefined,
+      basePath: config.basePath,
+      pages: config.pages,
+      errors,
+    });
   }
 
   return withResponseHeaders(handle, { allowedOrigins: config.allowedOrigins, log });

@@ -99,8 +99,11 @@ export function createFastSession(
       : payload;
     if (next === null || next === undefined) return respond(null, [clearCookie()]);
     const now = Math.floor(Date.now() / 1000);
+    // Re-encrypt when the sliding window says so, when a callback changed the token, or
+    // when it was made with a rotated-out secret (so old secrets can be retired sooner).
     const due = typeof payload.iat !== "number" || now - payload.iat >= updateAge ||
-      (next !== payload && JSON.stringify(next) !== JSON.stringify(payload));
+      (next !== payload && JSON.stringify(next) !== JSON.stringify(payload)) ||
+      (config.secrets.length > 1 && !(await codec.isCurrent(token)));
     const expires = due ? new Date((now + maxAge) * 1000) : new Date((payload.exp ?? now) * 1000);
     const draft = {
       user: { name: next.name, email: next.email, image: next.picture },

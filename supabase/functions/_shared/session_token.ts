@@ -80,6 +80,8 @@ export interface SessionCodec {
   decode(token: string): Promise<JWTPayload | null>;
   /** A token Auth.js accepts as its session, signed with the newest secret. */
   encode(payload: JWTPayload, maxAgeSeconds: number): Promise<string>;
+  /** Whether a token is encrypted with the newest secret (else: re-issue it to rotate). */
+  isCurrent(token: string): Promise<boolean>;
 }
 
 interface DerivedKey {
@@ -142,6 +144,10 @@ export function createSessionCodec(
         return { ...payload };
       }
       return payload;
+    },
+    async isCurrent(token) {
+      newest ??= await derived(secrets[0]!, ENC);
+      return parseCompact(token, newest.kid) !== undefined;
     },
     async encode(payload, maxAgeSeconds) {
       const { EncryptJWT } = await import("jose");
