@@ -18,6 +18,7 @@ import {
   type FunctionGroup,
 } from "../supabase/functions/_shared/handler.ts";
 import { createStore } from "../supabase/functions/_shared/store/mod.ts";
+import { createTokenHandler } from "../supabase/functions/_shared/token.ts";
 import { type Database, openDatabase } from "./database.ts";
 import {
   createGateway,
@@ -119,6 +120,8 @@ export async function startLocalStack(
       for (const name of functions) {
         if (name in FUNCTION_GROUPS) {
           handlers.set(name, createHandler(name as FunctionGroup, { config }));
+        } else if (name === "token") {
+          handlers.set(name, createTokenHandler({ config }));
         }
       }
     } else {

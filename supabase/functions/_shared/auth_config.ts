@@ -33,6 +33,7 @@ export function createAuthConfig(
     adapter: deps.store,
     providers: createProviders(config),
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
+    cookies: cookieOptions(config),
     debug: config.debug,
     callbacks: {
       redirect({ url, baseUrl }) {
@@ -61,6 +62,30 @@ export function createAuthConfig(
   // Auth.js's own conventions: AUTH_<PROVIDER>_ID / _SECRET / _ISSUER / _KEY.
   setEnvDefaults(config.env, authConfig, true);
   return authConfig;
+}
+
+const AUTH_COOKIES = [
+  "sessionToken",
+  "callbackUrl",
+  "csrfToken",
+  "pkceCodeVerifier",
+  "state",
+  "nonce",
+  "webauthnChallenge",
+] as const;
+
+/**
+ * Auth.js's cookies keep their names and defaults; only SameSite changes. A cross-site
+ * frontend's `fetch(..., { credentials: "include" })` carries `SameSite=None` cookies only
+ * (and browsers accept those only with `Secure`, which Auth.js sets on https).
+ */
+function cookieOptions(config: AppConfig): AuthConfig["cookies"] {
+  if (config.cookieSameSite === "lax") return undefined;
+  const cookies: Record<string, unknown> = {};
+  for (const name of AUTH_COOKIES) {
+    cookies[name] = { options: { sameSite: "none", secure: true } };
+  }
+  return cookies as AuthConfig["cookies"];
 }
 
 /**

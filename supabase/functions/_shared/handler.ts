@@ -14,9 +14,10 @@ import { createAuthConfig } from "./auth_config.ts";
 import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
-import { readCookie, verifyCsrf } from "./csrf.ts";
+import { createCsrfPair, readCookie, verifyCsrf } from "./csrf.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { readBearerToken, sessionCookieName } from "./session_token.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -25,6 +26,8 @@ interface GroupSpec {
   provider: "none" | "optional" | "required";
   /** POSTs that Auth.js protects with its CSRF token. */
   csrfOnPost: boolean;
+  /** Accepts `Authorization: Bearer <session token>` in place of the session cookie. */
+  bearer?: boolean;
 }
 
 /** The Auth.js actions, each served by the function of the same name. */
@@ -35,10 +38,20 @@ export const FUNCTION_GROUPS = {
     provider: "required",
     csrfOnPost: false,
   },
-  session: { methods: ["GET", "POST"], provider: "none", csrfOnPost: true },
+  session: {
+    methods: ["GET", "POST"],
+    provider: "none",
+    csrfOnPost: true,
+    bearer: true,
+  },
   csrf: { methods: ["GET"], provider: "none", csrfOnPost: false },
   providers: { methods: ["GET"], provider: "none", csrfOnPost: false },
-  signout: { methods: ["GET", "POST"], provider: "none", csrfOnPost: true },
+  signout: {
+    methods: ["GET", "POST"],
+    provider: "none",
+    csrfOnPost: true,
+    bearer: true,
+  },
   "verify-request": { methods: ["GET"], provider: "none", csrfOnPost: false },
   error: { methods: ["GET"], provider: "none", csrfOnPost: false },
   "webauthn-options": {
@@ -72,6 +85,7 @@ export function createHandler(
   const log = deps.log ?? ((line: string) => console.error(line));
   const authConfig = createAuthConfig(config, { store, log });
   const providerTypes = providerIndex(authConfig);
+  const sessionCookie = sessionCookieName(config.publicUrl);
 
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
@@ -112,6 +126,11 @@ export function createHandler(
       );
     }
 
+    const bearer = spec.bearer ? readBearerToken(req) : undefined;
+    if (bearer !== undefined) {
+      return await handleBearer(req, url, bearer);
+    }
+
     let body: string | undefined;
     if (req.method === "POST") {
       const parsed = await readBody(req);
@@ -137,6 +156,60 @@ export function createHandler(
     return normalize(response);
   }
 
+  /**
+   * Token mode: the bearer token is presented to Auth.js as the session cookie, with a CSRF
+   * pair of our own (a header cannot be sent by another site, so there is nothing to forge;
+   * any ambient cookie is dropped). No cookie reaches the client: a renewed session token
+   * comes back in the JSON body as `sessionToken`, and a cleared one simply is not returned.
+   */
+  async function handleBearer(req: Request, url: URL, bearer: string): Promise<Response> {
+    const csrf = await createCsrfPair(authConfig.secret!);
+    const headers = new Headers(req.headers);
+    headers.delete("Authorization");
+    headers.set(
+      "Cookie",
+      `${sessionCookie}=${bearer}; ${csrfCookieName(url)}=${encodeURIComponent(csrf.cookie)}`,
+    );
+    let body: string | undefined;
+    if (req.method === "POST") {
+      const parsed = await readBody(req);
+      if (parsed.contentType === "application/json") {
+        body = JSON.stringify({ ...parsed.fields, csrfToken: csrf.token });
+      } else {
+        const form = new URLSearchParams(parsed.text);
+        form.set("csrfToken", csrf.token);
+        body = form.toString();
+        headers.set("Content-Type", "application/x-www-form-urlencoded");
+      }
+      headers.delete("Content-Length");
+    }
+    const response = await normalize(
+      await Auth(new Request(url, { method: req.method, headers, body }), authConfig),
+    );
+    const renewed = sessionFromSetCookie(response.headers, sessionCookie);
+    const out = new Headers(response.headers);
+    out.delete("Set-Cookie");
+    if (group === "session" && response.status === 200) {
+      const session = await response.json();
+      if (session && renewed) session.sessionToken = renewed;
+      out.delete("Content-Length");
+      return Response.json(session, { status: 200, headers: out });
+    }
+    return new Response(response.body, { status: response.status, headers: out });
+  }
+
+  return serveWith(handle, config, log);
+}
+
+/**
+ * Wraps a function's handler: errors become JSON answers, and every response gets the CORS
+ * grant (allowed origins only) and the security headers.
+ */
+export function serveWith(
+  handle: (req: Request) => Promise<Response>,
+  config: AppConfig,
+  log: (line: string) => void,
+): (req: Request) => Promise<Response> {
   return async (req) => {
     let response: Response;
     try {
@@ -160,7 +233,7 @@ export function createHandler(
  * Provider id → type, as Auth.js will resolve them: a provider's user options (such as
  * `id: "email"` given to Nodemailer) override its defaults.
  */
-function providerIndex(authConfig: AuthConfig): Map<string, string> {
+export function providerIndex(authConfig: AuthConfig): Map<string, string> {
   const index = new Map<string, string>();
   for (const entry of authConfig.providers) {
     const provider = (typeof entry === "function" ? entry() : entry) as {
@@ -177,7 +250,7 @@ function providerIndex(authConfig: AuthConfig): Map<string, string> {
 }
 
 /** Auth.js's own error answers, in our JSON error shape. */
-async function normalize(response: Response): Promise<Response> {
+export async function normalize(response: Response): Promise<Response> {
   if (response.status === 500) {
     // Auth.js answers a configuration problem with a generic message; details are in the log.
     await response.body?.cancel();
@@ -201,8 +274,28 @@ async function normalize(response: Response): Promise<Response> {
   return response;
 }
 
+/**
+ * The session token a response sets, joined from its chunks (`name.0`, `name.1`, …);
+ * undefined when it sets none or only clears it.
+ */
+export function sessionFromSetCookie(headers: Headers, name: string): string | undefined {
+  const whole = new Map<string, string>();
+  for (const line of headers.getSetCookie()) {
+    const pair = line.split(";")[0]!;
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (/;\s*max-age=0\b/i.test(line) || value === "") continue;
+    if (key === name || key.startsWith(`${name}.`)) whole.set(key, value);
+  }
+  if (whole.has(name)) return whole.get(name);
+  const chunks: string[] = [];
+  for (let i = 0; whole.has(`${name}.${i}`); i++) chunks.push(whole.get(`${name}.${i}`)!);
+  return chunks.length ? chunks.join("") : undefined;
+}
+
 /** Auth.js's CSRF cookie: `__Host-` prefixed on https. */
-function csrfCookieName(url: URL): string {
+export function csrfCookieName(url: URL): string {
   return `${url.protocol === "https:" ? "__Host-" : ""}authjs.csrf-token`;
 }
 
