@@ -29,6 +29,7 @@ const stack = await startLocalStack({
   gatewayPort: port("GATEWAY_PORT", 54321),
   smtpPort: port("SMTP_PORT", 54325),
   mailPort: port("MAIL_PORT", 54324),
+  frontendPort: await freePort(port("WEB_PORT", 54323)),
   env,
   load: "entrypoints",
   quiet: true,
@@ -44,6 +45,7 @@ Auth.js on Supabase Edge is running (${Date.now() - started} ms)
   Functions   ${stack.functionsUrl}/<name>   (${stack.functions.join(", ")})
   Session     ${stack.functionsUrl}/session
   Sign in     ${stack.functionsUrl}/signin
+  Demo        ${stack.frontend!.url}   (examples/web, signs in with the SDK)
   Mail        ${stack.mail.httpUrl}   (SMTP ${stack.mail.smtpUrl})
   Database    ${
   stack.database.kind === "pglite" ? "embedded PGlite, data in .local/db" : "DATABASE_URL"
@@ -62,6 +64,18 @@ const shutdown = async () => {
 };
 Deno.addSignalListener("SIGINT", shutdown);
 Deno.addSignalListener("SIGTERM", shutdown);
+
+/** The demo's port, or any free one when it is taken (the demo is not worth failing for). */
+async function freePort(preferred: number): Promise<number> {
+  try {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: preferred });
+    listener.close();
+    await Promise.resolve();
+    return preferred;
+  } catch {
+    return 0;
+  }
+}
 
 function redact(url: string): string {
   const u = new URL(url);
