@@ -125,3 +125,44 @@ Deno.test("loadConfig() turns prepared statements off behind the transaction poo
     false,
   );
 });
+
+Deno.test("cookies are SameSite=None only for a cross-site frontend on https", async () => {
+  const { loadConfig: load, siteOf } = await import("./config.ts");
+  const base = {
+    AUTH_SECRET: "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    DATABASE_URL: "postgres://localhost/x",
+  };
+  assert.equal(siteOf(new URL("https://auth.example.co.uk")), "https://example.co.uk");
+  const cross = load({
+    ...base,
+    AUTH_URL: "https://abc.supabase.co/functions/v1",
+    AUTH_ALLOWED_ORIGINS: "https://app.example.com",
+  });
+  assert.equal(cross.cookieSameSite, "none");
+  const same = load({
+    ...base,
+    AUTH_URL: "https://auth.example.com/functions/v1",
+    AUTH_ALLOWED_ORIGINS: "https://app.example.com",
+  });
+  assert.equal(same.cookieSameSite, "lax");
+  const local = load({
+    ...base,
+    AUTH_URL: "http://127.0.0.1:54321/functions/v1",
+    AUTH_ALLOWED_ORIGINS: "http://127.0.0.1:54323",
+  });
+  assert.equal(local.cookieSameSite, "lax");
+  assert.equal(
+    load({
+      ...base,
+      AUTH_URL: "https://auth.example.com/functions/v1",
+      AUTH_COOKIE_SAMESITE: "none",
+    })
+      .cookieSameSite,
+    "none",
+  );
+  assert.throws(
+    () =>
+      load({ ...base, AUTH_URL: "http://127.0.0.1/functions/v1", AUTH_COOKIE_SAMESITE: "none" }),
+    /AUTH_COOKIE_SAMESITE=none needs an https AUTH_URL/,
+  );
+});
