@@ -44,20 +44,24 @@ const SIGN_IN: Record<string, SignIn> = {
     assert.ok(link, "the mail holds a link");
     await page.goto(link);
   },
-  async oidc(page) {
-    // The development OpenID provider: sign in on its page, consent, come back.
+  async oidc(page, stack) {
+    // The development OpenID provider (oidc-provider's interaction pages): sign in, consent,
+    // and come back to the demo.
+    const home = new URL(stack.frontend!.url).origin;
     await page.locator('form[data-provider="oidc"] button').click();
-    await page.waitForLoadState();
-    for (let i = 0; i < 4 && !page.url().startsWith(new URL(page.url()).origin + "/?"); i++) {
-      const login = page.locator('input[name="login"], input[type="email"]').first();
-      if (await login.count()) await login.fill("oidc-user@example.com");
-      const password = page.locator('input[type="password"]').first();
+    for (let i = 0; i < 5; i++) {
+      await page.waitForLoadState();
+      if (new URL(page.url()).origin === home) break;
+      const login = page.locator('input[name="login"]');
+      if (await login.count()) await login.fill("oidc.user@example.com");
+      const password = page.locator('input[name="password"]');
       if (await password.count()) await password.fill("password");
-      const submit = page.locator('button[type="submit"], button').first();
-      if (!(await submit.count())) break;
-      await Promise.all([page.waitForNavigation({ timeout: TIMEOUT }), submit.click()]);
-      if (await page.locator("#status").count()) break;
+      await Promise.all([
+        page.waitForURL((url) => url.href !== page.url(), { timeout: TIMEOUT }),
+        page.locator('button[type="submit"]').first().click(),
+      ]);
     }
+    assert.equal(new URL(page.url()).origin, home, "back on the demo");
   },
 };
 
@@ -319,7 +323,7 @@ Deno.test({
             // Cookie mode breaks here — which proves the cookies really are blocked.
             await page.goto(frontend);
             await statusOf(page, "unauthenticated");
-            const form = page.locator("form[data-provider]").first();
+            const form = page.locator(`form[data-provider="${method}"]`);
             for (const input of await form.locator("input").all()) {
               await input.fill(`blocked.${method}@example.com`);
             }
