@@ -292,10 +292,16 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     const stateParam = current.searchParams.get("state");
     if (!code || !stateParam) return false;
     const pending = storage.getItem(`${PENDING_KEY}${stateParam}`);
+    const expected = new URL(options.redirectUri ?? here());
+    const atRedirectUri = current.origin === expected.origin &&
+      current.pathname === expected.pathname;
+    if (pending || atRedirectUri) {
+      // A code in the address bar leaks (history, Referer): drop it at once, ours or not.
+      for (const name of ["code", "state", "error"]) current.searchParams.delete(name);
+      (globalThis as { history?: History }).history?.replaceState(null, "", current.href);
+    }
     if (!pending) return false; // not ours (or already used): never exchange a stranger's code
     storage.removeItem(`${PENDING_KEY}${stateParam}`);
-    for (const name of ["code", "state", "error"]) current.searchParams.delete(name);
-    (globalThis as { history?: History }).history?.replaceState(null, "", current.href);
     const { verifier, redirectUri } = JSON.parse(pending);
     const { sessionToken } = await json<{ sessionToken: string }>(
       await request("/token", {

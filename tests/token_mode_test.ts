@@ -160,6 +160,61 @@ Deno.test("token mode: a code is exchanged once, with the right verifier only", 
   }
 });
 
+Deno.test("token mode: /token/complete finishes only the flow it was started for", async (t) => {
+  const stack = await startTestStack({ AUTH_ALLOWED_ORIGINS: FRONTEND });
+  try {
+    // A victim with an ordinary cookie session on the functions' site.
+    const victim = new Client();
+    const csrfToken = await victim.csrfToken(stack.functionsUrl);
+    await victim.postForm(`${stack.functionsUrl}/signin/email`, {
+      csrfToken,
+      email: "victim@example.com",
+    });
+    const mail = await stack.mail.waitFor((m) => m.to.includes("victim@example.com"));
+    await victim.get(mail.text.match(/https?:\/\/\S+/)![0]);
+    assert.ok(victim.cookies.has("authjs.session-token"));
+
+    await t.step("a crafted link without a sealed flow is refused", async () => {
+      const { challenge } = await pkce();
+      const crafted = new URL(`${stack.functionsUrl}/token/complete`);
+      crafted.search = new URLSearchParams({
+        code_challenge: challenge,
+        redirect_uri: `${FRONTEND}/done`,
+      }).toString();
+      const response = await victim.get(crafted);
+      assert.equal(response.status, 400);
+      assert.equal((await response.json()).error, "invalid_flow");
+    });
+
+    await t.step("an attacker's sealed email flow gives the victim's session no code", async () => {
+      const attacker = await pkce();
+      const start = await fetch(`${stack.functionsUrl}/token/authorize`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          provider: "email",
+          email: "mallory@example.com",
+          code_challenge: attacker.challenge,
+          redirect_uri: `${FRONTEND}/done`,
+        }),
+      });
+      await start.body?.cancel();
+      const mail = await stack.mail.waitFor((m) => m.to.includes("mallory@example.com"));
+      const link = new URL(mail.text.match(/https?:\/\/\S+/)![0]);
+      const complete = link.searchParams.get("callbackUrl")!;
+      assert.match(complete, /\/token\/complete\?flow=/);
+      const response = await victim.get(complete);
+      assert.equal(response.status, 302);
+      const target = new URL(response.headers.get("Location")!);
+      assert.equal(target.searchParams.get("error"), "access_denied");
+      assert.equal(target.searchParams.get("code"), null);
+      assert.ok(victim.cookies.has("authjs.session-token"), "the victim's session stays put");
+    });
+  } finally {
+    await stack.stop();
+  }
+});
+
 Deno.test("token mode refuses redirect URIs outside the allow-list", async () => {
   const stack = await startTestStack({
     AUTH_ALLOWED_ORIGINS: FRONTEND,

@@ -7,8 +7,9 @@
  *    OAuth and email) or `POST /token/authorize` (fetch; email only, answers `{ url }`) starts
  *    Auth.js's sign-in with `callbackUrl` = `/token/complete?…`. `redirect_uri` must be on an
  *    allowed origin or use a registered native scheme; `code_challenge` is PKCE S256.
- * 2. After the provider callback Auth.js sends the browser to `GET /token/complete`, which
- *    turns the fresh session cookie into a one-time code (stored hashed, bound to the
+ * 2. After the provider callback Auth.js sends the browser to `GET /token/complete?flow=…`
+ *    (the flow sealed with the secret, bound to the browser that navigated to authorize and,
+ *    for email, to the address), which turns the fresh session cookie into a one-time code (stored hashed, bound to the
  *    challenge and the redirect origin, short-lived), clears the cookie, and redirects to
  *    `redirect_uri?code=…&state=…`.
  * 3. `POST /token` `{ code, code_verifier, redirect_uri }` consumes the code atomically and
@@ -27,7 +28,7 @@ import { createAuthConfig } from "./auth_config.ts";
 import { readBody } from "./body.ts";
 import { loadConfig } from "./config.ts";
 import { corsPreflight } from "./cors.ts";
-import { createCsrfPair } from "./csrf.ts";
+import { createCsrfPair, readCookie } from "./csrf.ts";
 import { HttpError } from "./errors.ts";
 import {
   csrfCookieName,
@@ -43,6 +44,8 @@ import { createStore } from "./store/mod.ts";
 
 /** The salt of the key that encrypts sessions while they wait as codes. */
 const CODE_SALT = "authjs.token-code";
+/** Seconds a started token sign-in may take (provider login, reading the mail). */
+const FLOW_MAX_AGE = 15 * 60;
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -56,6 +59,9 @@ export function createTokenHandler(
   const providerTypes = providerIndex(authConfig);
   const sessionCookie = sessionCookieName(config.publicUrl);
   const codeCodec = createSessionCodec(config.secrets, CODE_SALT);
+  const https = config.publicUrl.protocol === "https:";
+  const secure = https ? "; Secure" : "";
+  const flowCookie = `${https ? "__Host-" : ""}authjs.token-flow`;
 
   /** Where a code may go: an allowed origin, or a registered native scheme. */
   function redirectTarget(value: unknown): { uri: URL; origin: string } {
@@ -124,18 +130,26 @@ export function createTokenHandler(
       );
     }
     const { challenge, state, redirect } = flowParams(fields);
+    const email = type === "email" && typeof fields.email === "string" ? fields.email : "";
+    // The flow travels sealed (encrypted, authenticated, expiring) to /token/complete, bound to
+    // who may finish it: for OAuth this browser (a first-party cookie, set by the navigation),
+    // for a magic link the address it went to (it may be opened on another device). A crafted
+    // /token/complete link, opened by someone who already has a session here, is refused
+    // rather than turned into a code for the crafter.
+    const nonce = type === "email"
+      ? undefined
+      : base64url.encode(crypto.getRandomValues(new Uint8Array(16)));
+    const flow: Flow = { c: challenge, r: redirect.uri.href, s: state };
+    if (nonce) flow.n = nonce;
+    if (email) flow.e = normalizeEmail(email);
     const complete = new URL(`${config.basePath}/token/complete`, config.publicUrl);
-    complete.search = new URLSearchParams({
-      code_challenge: challenge,
-      redirect_uri: redirect.uri.href,
-      state,
-    }).toString();
+    complete.searchParams.set("flow", await codeCodec.encode({ ...flow }, FLOW_MAX_AGE));
 
     // Sign-in is started for the client, which may have no cookie here: the CSRF pair is
     // ours. The challenge binds whatever comes out of it to the client that started it.
     const csrf = await createCsrfPair(authConfig.secret!);
     const form = new URLSearchParams({ csrfToken: csrf.token, callbackUrl: complete.href });
-    if (type === "email") form.set("email", typeof fields.email === "string" ? fields.email : "");
+    if (type === "email") form.set("email", email);
     const headers = new Headers({
       "Content-Type": "application/x-www-form-urlencoded",
       Cookie: `${csrfCookieName(url)}=${encodeURIComponent(csrf.cookie)}`,
@@ -157,11 +171,30 @@ export function createTokenHandler(
       if (viaFetch || line.startsWith(`${csrfCookieName(url)}=`)) continue;
       out.append("Set-Cookie", line);
     }
+    if (nonce) {
+      out.append(
+        "Set-Cookie",
+        `${flowCookie}=${nonce}; Path=/; Max-Age=${FLOW_MAX_AGE}; HttpOnly; SameSite=Lax${secure}`,
+      );
+    }
     return new Response(response.body, { status: response.status, headers: out });
   }
 
   async function complete(req: Request, url: URL): Promise<Response> {
-    const { challenge, state, redirect } = flowParams(Object.fromEntries(url.searchParams));
+    const sealed = url.searchParams.get("flow");
+    const flow = sealed ? (await codeCodec.decode(sealed)) as Flow | null : null;
+    if (!flow || typeof flow.c !== "string" || typeof flow.r !== "string") {
+      throw new HttpError(
+        400,
+        "invalid_flow",
+        "Cannot complete token sign-in: missing, forged or expired flow (start at /token/authorize)",
+      );
+    }
+    const { challenge, state, redirect } = flowParams({
+      code_challenge: flow.c,
+      redirect_uri: flow.r,
+      state: flow.s,
+    });
     const target = new URL(redirect.uri);
     if (state) target.searchParams.set("state", state);
 
@@ -178,9 +211,15 @@ export function createTokenHandler(
     );
     const session = check.ok ? await check.json() : null;
     const token = sessionFromSetCookie(check.headers, sessionCookie) ?? current;
-    if (!session || !token) {
+    const sameBrowser = !flow.n ||
+      timingSafeEqual(readCookie(req.headers.get("Cookie"), flowCookie) ?? "", flow.n);
+    const sameAddress = !flow.e ||
+      (typeof session?.user?.email === "string" && normalizeEmail(session.user.email) === flow.e);
+    if (!session || !token || !sameBrowser || !sameAddress) {
       target.searchParams.set("error", "access_denied");
-      return redirectTo(target);
+      const denied = redirectTo(target);
+      denied.headers.append("Set-Cookie", `${flowCookie}=; Path=/; Max-Age=0${secure}`);
+      return denied;
     }
 
     const code = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
@@ -194,11 +233,11 @@ export function createTokenHandler(
     target.searchParams.set("code", code);
     const response = redirectTo(target);
     // The session now belongs to the client that holds the verifier, not to this cookie jar.
-    const secure = config.publicUrl.protocol === "https:" ? "; Secure" : "";
     response.headers.append(
       "Set-Cookie",
       `${sessionCookie}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${secure}`,
     );
+    response.headers.append("Set-Cookie", `${flowCookie}=; Path=/; Max-Age=0${secure}`);
     return response;
   }
 
@@ -269,6 +308,20 @@ export function createTokenHandler(
   }
 
   return serveWith(handle, config, log);
+}
+
+/** A token sign-in in flight: challenge, redirect URI, state, browser nonce, email. */
+interface Flow {
+  c: string;
+  r: string;
+  s: string;
+  n?: string;
+  e?: string;
+}
+
+/** Auth.js's own normalization of email identifiers, enough to compare two of them. */
+function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
 }
 
 function redirectTo(target: URL): Response {
