@@ -277,7 +277,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
           body: JSON.stringify({ ...params, email }),
         }),
       );
-      return { ok: true, url };
+      const error = new URL(url).searchParams.get("error") ?? undefined;
+      return error ? { ok: false, error, url } : { ok: true, url };
     }
     // OAuth keeps its state in cookies, set first-party only by a navigation.
     const url = `${baseUrl}/token/authorize?${new URLSearchParams(params)}`;

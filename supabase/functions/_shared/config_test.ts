@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "./config.ts";
+import { loadConfig, siteOf } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 const SECRET = "s3cret-value-with-enough-entropy-0123456789";
@@ -126,8 +126,8 @@ Deno.test("loadConfig() turns prepared statements off behind the transaction poo
   );
 });
 
-Deno.test("cookies are SameSite=None only for a cross-site frontend on https", async () => {
-  const { loadConfig: load, siteOf } = await import("./config.ts");
+Deno.test("cookies are SameSite=None only for a cross-site frontend on https", () => {
+  const load = loadConfig;
   const base = {
     AUTH_SECRET: "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
     DATABASE_URL: "postgres://localhost/x",

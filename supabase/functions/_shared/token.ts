@@ -99,11 +99,15 @@ export function createTokenHandler(
     }
     const method = fields.code_challenge_method ?? "S256";
     if (method !== "S256") {
-      throw new HttpError(400, "invalid_code_challenge", "Only code_challenge_method S256");
+      throw new HttpError(
+        400,
+        "invalid_code_challenge",
+        `Cannot use code_challenge_method "${String(method)}": only "S256"`,
+      );
     }
     const state = fields.state ?? "";
     if (typeof state !== "string" || state.length > 512) {
-      throw new HttpError(400, "invalid_state", "Malformed state: at most 512 characters");
+      throw new HttpError(400, "invalid_state", "Cannot read state: at most 512 characters");
     }
     const redirect = redirectTarget(fields.redirect_uri);
     return { challenge, state, redirect };
