@@ -139,6 +139,9 @@ Deno.test({
           }
           await statusOf(second, "authenticated");
           await screenshot(first, `demo-signed-in-${method}.png`);
+          // 127.0.0.1:<demo> and 127.0.0.1:<gateway> are one site: Lax cookies are enough.
+          const cookie = (await context.cookies()).find((c) => c.name === "authjs.session-token");
+          assert.equal(cookie?.sameSite, "Lax");
 
           await second.locator("#signout").click();
           await statusOf(second, "unauthenticated");
