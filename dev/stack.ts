@@ -23,6 +23,7 @@ import {
   listFunctions,
   loadFunctionEntry,
 } from "./gateway.ts";
+import { type Frontend, startFrontend } from "./frontend.ts";
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
 import { type OidcProvider, startOidcProvider } from "./oidc_provider.ts";
 
@@ -46,6 +47,14 @@ export interface LocalStackOptions {
    */
   oidc?: boolean;
   oidcPort?: number;
+
+  /** Also serve the demo frontend (`examples/web`) on this port (0: any free one). */
+  frontendPort?: number;
+  /**
+   * Serve the gateway and the frontend over https under these host names (which must
+   * resolve to 127.0.0.1, e.g. with Chromium's `--host-resolver-rules`).
+   */
+  https?: { cert: string; key: string; functionsHost: string; frontendHost: string };
   /** Settings for the functions, on top of those the stack provides. */
   env?: Env;
   /**
@@ -65,6 +74,9 @@ export interface LocalStack {
   mail: MailCatcher;
   /** The development OpenID provider (`oidc.issuer`), unless started with `oidc: false`. */
   oidc?: OidcProvider;
+
+  /** The demo frontend, when `frontendPort` was given. */
+  frontend?: Frontend;
   config: AppConfig;
   functions: string[];
   stop(): Promise<void>;
@@ -102,16 +114,34 @@ export async function startLocalStack(
 
     // The gateway must listen before the public URL is known when its port is 0.
     let handlerFor: (name: string) => FunctionHandler | undefined = () => undefined;
+    const tls = options.https ? { cert: options.https.cert, key: options.https.key } : {};
     const gateway = Deno.serve(
       {
         hostname: "127.0.0.1",
         port: options.gatewayPort ?? 54321,
         onListen: () => {},
+        ...tls,
       },
       createGateway({ resolve: (name) => handlerFor(name) }),
     );
     cleanups.push(() => gateway.shutdown());
-    const functionsUrl = `http://127.0.0.1:${gateway.addr.port}/functions/v1`;
+    const functionsUrl = options.https
+      ? `https://${options.https.functionsHost}:${gateway.addr.port}/functions/v1`
+      : `http://127.0.0.1:${gateway.addr.port}/functions/v1`;
+
+    let frontend: Frontend | undefined;
+    const origins = options.env?.AUTH_ALLOWED_ORIGINS;
+    let allowedOrigins = origins;
+    if (options.frontendPort !== undefined) {
+      frontend = await startFrontend({
+        port: options.frontendPort,
+        hostname: options.https?.frontendHost,
+        tls: options.https ? tls as { cert: string; key: string } : undefined,
+        functionsUrl: () => functionsUrl,
+      });
+      cleanups.push(() => frontend!.stop());
+      allowedOrigins = [origins, frontend.url].filter(Boolean).join(",");
+    }
 
     let oidc: OidcProvider | undefined;
     const oidcEnv: Env = {};
@@ -129,10 +159,12 @@ export async function startLocalStack(
 
     const env: Env = {
       AUTH_URL: functionsUrl,
+      ...(allowedOrigins ? { AUTH_ALLOWED_ORIGINS: allowedOrigins } : {}),
       AUTH_EMAIL_SERVER: mail.smtpUrl,
       AUTH_EMAIL_FROM: "Auth.js on Supabase Edge <auth@localhost>",
       ...oidcEnv,
       ...options.env,
+      ...(allowedOrigins ? { AUTH_ALLOWED_ORIGINS: allowedOrigins } : {}),
       DATABASE_URL: database.url,
     };
     // Access tokens need a key: an ephemeral one unless given (npm start keeps one in .local/).
@@ -164,6 +196,7 @@ export async function startLocalStack(
       database,
       mail,
       oidc,
+      frontend,
       config,
       functions,
       stop: stopAll,

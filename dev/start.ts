@@ -43,6 +43,7 @@ const stack = await startLocalStack({
   mailPort: port("MAIL_PORT", 54324),
   oidc: Deno.env.get("DEV_OIDC") !== "false",
   oidcPort: port("OIDC_PORT", 54326),
+  frontendPort: await freePort(port("WEB_PORT", 54323)),
   env,
   load: "entrypoints",
   quiet: true,
@@ -59,6 +60,7 @@ Auth.js on Supabase Edge is running (${Date.now() - started} ms)
   Session     ${stack.functionsUrl}/session
   Sign in     ${stack.functionsUrl}/signin
   RLS tokens  ${stack.functionsUrl}/access-token   (issuer ${stack.config.accessToken.issuer})
+  Demo        ${stack.frontend!.url}   (examples/web, signs in with the SDK)
   Mail        ${stack.mail.httpUrl}   (SMTP ${stack.mail.smtpUrl})
   OpenID      ${
   stack.oidc ? `${stack.oidc.issuer}   (Dev OpenID: sign in as any email)` : "off (DEV_OIDC=false)"
@@ -80,6 +82,18 @@ const shutdown = async () => {
 };
 Deno.addSignalListener("SIGINT", shutdown);
 Deno.addSignalListener("SIGTERM", shutdown);
+
+/** The demo's port, or any free one when it is taken (the demo is not worth failing for). */
+async function freePort(preferred: number): Promise<number> {
+  try {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: preferred });
+    listener.close();
+    await Promise.resolve();
+    return preferred;
+  } catch {
+    return 0;
+  }
+}
 
 function redact(url: string): string {
   const u = new URL(url);

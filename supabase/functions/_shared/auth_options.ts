@@ -18,6 +18,7 @@ export type AuthOptions = Pick<AuthConfig, "callbacks" | "session" | "events" | 
 export function createAuthOptions(config: AppConfig): AuthOptions {
   return {
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
+    cookies: cookieOptions(config),
     callbacks: {
       // The user's own callbacks (custom.ts); `redirect` and `session` wrap theirs below.
       ...customCallbacks,
@@ -79,4 +80,28 @@ export function allowedRedirect(
     // not a URL: fall through
   }
   return baseUrl;
+}
+
+const AUTH_COOKIES = [
+  "sessionToken",
+  "callbackUrl",
+  "csrfToken",
+  "pkceCodeVerifier",
+  "state",
+  "nonce",
+  "webauthnChallenge",
+] as const;
+
+/**
+ * Auth.js's cookies keep their names and defaults; only SameSite changes. A cross-site
+ * frontend's `fetch(..., { credentials: "include" })` carries `SameSite=None` cookies only
+ * (and browsers accept those only with `Secure`, which Auth.js sets on https).
+ */
+function cookieOptions(config: AppConfig): AuthConfig["cookies"] {
+  if (config.cookieSameSite === "lax") return undefined;
+  const cookies: Record<string, unknown> = {};
+  for (const name of AUTH_COOKIES) {
+    cookies[name] = { options: { sameSite: "none", secure: true } };
+  }
+  return cookies as AuthConfig["cookies"];
 }

@@ -47,7 +47,7 @@ export function createAuthRuntime(config: AppConfig, deps: AuthDeps): AuthRuntim
  * Provider id → type, as Auth.js will resolve them: a provider's user options (such as
  * `id: "email"` given to Nodemailer) override its defaults.
  */
-function providerIndex(authConfig: AuthConfig): Map<string, string> {
+export function providerIndex(authConfig: AuthConfig): Map<string, string> {
   const index = new Map<string, string>();
   for (const entry of authConfig.providers) {
     const provider = (typeof entry === "function" ? entry() : entry) as {

@@ -97,6 +97,15 @@ export interface AppConfig {
   basePath: string;
   /** Frontend origins allowed for CORS and as `callbackUrl` targets, always including `publicUrl`'s. */
   allowedOrigins: Set<string>;
+  /**
+   * SameSite of every Auth.js cookie: `none` (with Secure) when an allowed frontend origin is
+   * on another site than the functions, `lax` otherwise. `AUTH_COOKIE_SAMESITE` overrides.
+   */
+  cookieSameSite: "lax" | "none";
+  /** Custom URL schemes (native apps) that token mode may redirect to, e.g. `com.example.app`. */
+  tokenRedirectSchemes: Set<string>;
+  /** Seconds a token-mode code may wait to be exchanged. */
+  tokenCodeMaxAge: number;
   sessionStrategy: "jwt" | "database";
   /** Seconds a session lives without activity. */
   sessionMaxAge: number;
@@ -138,6 +147,26 @@ export function loadConfig(env: Env): AppConfig {
   for (const item of list(env.AUTH_ALLOWED_ORIGINS)) {
     allowedOrigins.add(readOrigin("AUTH_ALLOWED_ORIGINS", item));
   }
+  const cookieSameSite = readSameSite(env, publicUrl, allowedOrigins);
+  const tokenRedirectSchemes = new Set<string>();
+  for (const item of list(env.AUTH_TOKEN_REDIRECT_SCHEMES)) {
+    const scheme = item.replace(/:\/*$/, "").toLowerCase();
+    // A custom scheme, never one a browser page or another app could answer generically.
+    if (
+      !/^[a-z][a-z0-9+.-]*$/.test(scheme) ||
+      ["http", "https", "javascript", "data", "file", "blob", "about"].includes(scheme)
+    ) {
+      throw new ConfigError(
+        `Cannot start: AUTH_TOKEN_REDIRECT_SCHEMES must list custom URL schemes, got "${item}"`,
+      );
+    }
+    tokenRedirectSchemes.add(scheme);
+  }
+  const tokenCodeMaxAge = integer("AUTH_TOKEN_CODE_MAX_AGE", env.AUTH_TOKEN_CODE_MAX_AGE, {
+    min: 10,
+    max: 600,
+    fallback: 60,
+  });
   const sessionStrategy = oneOf(
     "AUTH_SESSION_STRATEGY",
     env.AUTH_SESSION_STRATEGY,
@@ -192,6 +221,9 @@ export function loadConfig(env: Env): AppConfig {
     publicUrl,
     basePath,
     allowedOrigins,
+    cookieSameSite,
+    tokenRedirectSchemes,
+    tokenCodeMaxAge,
     sessionStrategy,
     sessionMaxAge,
     databaseUrl,
@@ -218,6 +250,56 @@ export function loadConfig(env: Env): AppConfig {
     }),
     env,
   };
+}
+
+/**
+ * `auto` (default): `none` when some allowed origin is on another site than the functions
+ * and the functions are on https (SameSite=None cookies must be Secure), else `lax`.
+ */
+function readSameSite(
+  env: Env,
+  publicUrl: URL,
+  allowedOrigins: Set<string>,
+): "lax" | "none" {
+  const value = oneOf(
+    "AUTH_COOKIE_SAMESITE",
+    env.AUTH_COOKIE_SAMESITE,
+    ["auto", "lax", "none"] as const,
+    "auto",
+  );
+  if (value === "none" && publicUrl.protocol !== "https:") {
+    throw new ConfigError(
+      "Cannot start: AUTH_COOKIE_SAMESITE=none needs an https AUTH_URL (SameSite=None cookies must be Secure)",
+    );
+  }
+  if (value !== "auto") return value;
+  if (publicUrl.protocol !== "https:") return "lax";
+  const home = siteOf(publicUrl);
+  for (const origin of allowedOrigins) {
+    if (siteOf(new URL(origin)) !== home) return "none";
+  }
+  return "lax";
+}
+
+/**
+ * A URL's site as browsers compare it for SameSite: scheme plus registrable domain. The
+ * registrable domain is approximated as the last two labels (three under a short second-level
+ * label such as `co.uk`); IP addresses and single labels stand alone. Set
+ * AUTH_COOKIE_SAMESITE where the Public Suffix List says otherwise.
+ *
+ * @example
+ * ```ts
+ * siteOf(new URL("https://auth.example.com")); // "https://example.com"
+ * ```
+ */
+export function siteOf(url: URL): string {
+  const host = url.hostname.toLowerCase();
+  if (/^[\d.]+$/.test(host) || host.includes(":") || !host.includes(".")) {
+    return `${url.protocol}//${host}`;
+  }
+  const labels = host.split(".");
+  const take = labels.length > 2 && /^(co|com|net|org|gov|edu|ac)$/.test(labels.at(-2)!) ? 3 : 2;
+  return `${url.protocol}//${labels.slice(-take).join(".")}`;
 }
 
 function readSecrets(env: Env): string[] {

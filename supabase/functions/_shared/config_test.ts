@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "./config.ts";
+import { loadConfig, siteOf } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 const SECRET = "s3cret-value-with-enough-entropy-0123456789";
@@ -224,4 +224,45 @@ Deno.test("loadConfig() refuses ambiguous or unsafe email and password settings"
     /AUTH_PASSWORD needs AUTH_SESSION_STRATEGY="jwt"/,
   );
   assertConfigError({ ...base, AUTH_PASSWORD: "yes" }, /AUTH_PASSWORD must be one of/);
+});
+
+Deno.test("cookies are SameSite=None only for a cross-site frontend on https", () => {
+  const load = loadConfig;
+  const base = {
+    AUTH_SECRET: "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    DATABASE_URL: "postgres://localhost/x",
+  };
+  assert.equal(siteOf(new URL("https://auth.example.co.uk")), "https://example.co.uk");
+  const cross = load({
+    ...base,
+    AUTH_URL: "https://abc.supabase.co/functions/v1",
+    AUTH_ALLOWED_ORIGINS: "https://app.example.com",
+  });
+  assert.equal(cross.cookieSameSite, "none");
+  const same = load({
+    ...base,
+    AUTH_URL: "https://auth.example.com/functions/v1",
+    AUTH_ALLOWED_ORIGINS: "https://app.example.com",
+  });
+  assert.equal(same.cookieSameSite, "lax");
+  const local = load({
+    ...base,
+    AUTH_URL: "http://127.0.0.1:54321/functions/v1",
+    AUTH_ALLOWED_ORIGINS: "http://127.0.0.1:54323",
+  });
+  assert.equal(local.cookieSameSite, "lax");
+  assert.equal(
+    load({
+      ...base,
+      AUTH_URL: "https://auth.example.com/functions/v1",
+      AUTH_COOKIE_SAMESITE: "none",
+    })
+      .cookieSameSite,
+    "none",
+  );
+  assert.throws(
+    () =>
+      load({ ...base, AUTH_URL: "http://127.0.0.1/functions/v1", AUTH_COOKIE_SAMESITE: "none" }),
+    /AUTH_COOKIE_SAMESITE=none needs an https AUTH_URL/,
+  );
 });

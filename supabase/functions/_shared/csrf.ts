@@ -45,6 +45,26 @@ export async function verifyCsrf(
   }
 }
 
+/**
+ * A fresh CSRF token and the cookie value that vouches for it, in Auth.js's format. The
+ * handler presents one to Auth.js for bearer requests, which carry no ambient credential and
+ * so need no CSRF protection, while Auth.js still insists on a token.
+ *
+ * @example
+ * ```ts
+ * const { token, cookie } = await createCsrfPair(authConfig.secret!);
+ * ```
+ */
+export async function createCsrfPair(
+  secret: string | string[],
+): Promise<{ token: string; cookie: string }> {
+  const token = Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  return { token, cookie: `${token}|${await sha256Hex(`${token}${String(secret)}`)}` };
+}
+
 /** SHA-256 of a text, as lower-case hex. */
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest(

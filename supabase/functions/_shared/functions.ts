@@ -14,6 +14,7 @@ import { exampleProtected } from "./example_protected.ts";
 import { createOidcHandler } from "./oidc_handler.ts";
 import { createPasswordHandler } from "./password_handler.ts";
 import { createSessionGuard, protect } from "./protect.ts";
+import { createTokenHandler } from "./token.ts";
 import { loadConfig } from "./config.ts";
 
 export type HandlerFactory = (deps: HandlerDeps) => (req: Request) => Promise<Response>;
@@ -27,6 +28,7 @@ export const FUNCTION_FACTORIES: Record<string, HandlerFactory> = {
   ),
   password: createPasswordHandler,
   "access-token": createAccessTokenHandler,
+  token: createTokenHandler,
   oidc: createOidcHandler,
   "example-protected": ({ config = loadConfig(Deno.env.toObject()), log }) =>
     protect(exampleProtected, { config, guard: createSessionGuard(config), log }),

@@ -14,12 +14,13 @@ import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
 import { confirmPage } from "./confirm_page.ts";
 import { corsPreflight } from "./cors.ts";
-import { csrfCookieName, readCookie, verifyCsrf } from "./csrf.ts";
+import { createCsrfPair, csrfCookieName, readCookie, verifyCsrf } from "./csrf.ts";
 import { HttpError } from "./errors.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
 import { frontendPage, refineRedirect } from "./redirects.ts";
 import { withResponseHeaders } from "./respond.ts";
 import { createFastSession } from "./session_fast.ts";
+import { readBearerToken, sessionCookieName } from "./session_token.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -28,6 +29,8 @@ interface GroupSpec {
   provider: "none" | "optional" | "required";
   /** POSTs that Auth.js protects with its CSRF token. */
   csrfOnPost: boolean;
+  /** Accepts `Authorization: Bearer <session token>` in place of the session cookie. */
+  bearer?: boolean;
 }
 
 /** The Auth.js actions, each served by the function of the same name. */
@@ -38,10 +41,20 @@ export const FUNCTION_GROUPS = {
     provider: "required",
     csrfOnPost: false,
   },
-  session: { methods: ["GET", "POST"], provider: "none", csrfOnPost: true },
+  session: {
+    methods: ["GET", "POST"],
+    provider: "none",
+    csrfOnPost: true,
+    bearer: true,
+  },
   csrf: { methods: ["GET"], provider: "none", csrfOnPost: false },
   providers: { methods: ["GET"], provider: "none", csrfOnPost: false },
-  signout: { methods: ["GET", "POST"], provider: "none", csrfOnPost: true },
+  signout: {
+    methods: ["GET", "POST"],
+    provider: "none",
+    csrfOnPost: true,
+    bearer: true,
+  },
   "verify-request": { methods: ["GET"], provider: "none", csrfOnPost: false },
   error: { methods: ["GET"], provider: "none", csrfOnPost: false },
   "webauthn-options": {
@@ -84,6 +97,7 @@ export function createHandler(
       m.createAuthRuntime(config, { store, log })
     );
   if (!fastSession) loadRuntime().catch((error) => log(`Cannot load Auth.js: ${error}`));
+  const sessionCookie = sessionCookieName(config.publicUrl);
 
   async function handle(req: Request): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
@@ -116,11 +130,13 @@ export function createHandler(
         `Missing provider: use /${group}/<provider>`,
       );
     }
+    const bearer = spec.bearer ? readBearerToken(req) : undefined;
     if (fastSession && req.method === "GET" && !providerId) {
       const answer = await fastSession(req);
-      if (answer) return answer;
+      if (answer) return bearer === undefined ? answer : await forBearer(answer);
     }
     const { auth, providerTypes } = await loadRuntime();
+    if (bearer !== undefined) return await handleBearer(req, url, bearer, auth);
     if (providerId && !providerTypes.has(providerId)) {
       throw new HttpError(
         404,
@@ -179,11 +195,84 @@ export function createHandler(
     });
   }
 
+  /**
+   * Token mode: the bearer token is presented to Auth.js as the session cookie, with a CSRF
+   * pair of our own (a header cannot be sent by another site, so there is nothing to forge;
+   * any ambient cookie is dropped).
+   */
+  async function handleBearer(
+    req: Request,
+    url: URL,
+    bearer: string,
+    auth: AuthRuntime["auth"],
+  ): Promise<Response> {
+    const csrf = await createCsrfPair(config.secrets);
+    const headers = new Headers(req.headers);
+    headers.delete("Authorization");
+    headers.set(
+      "Cookie",
+      `${sessionCookie}=${bearer}; ${csrfCookieName(url)}=${encodeURIComponent(csrf.cookie)}`,
+    );
+    let body: string | undefined;
+    if (req.method === "POST") {
+      const parsed = await readBody(req);
+      if (parsed.contentType === "application/json") {
+        body = JSON.stringify({ ...parsed.fields, csrfToken: csrf.token });
+      } else {
+        const form = new URLSearchParams(parsed.text);
+        form.set("csrfToken", csrf.token);
+        body = form.toString();
+        headers.set("Content-Type", "application/x-www-form-urlencoded");
+      }
+      headers.delete("Content-Length");
+    }
+    return await forBearer(
+      await normalize(await auth(new Request(url, { method: req.method, headers, body }))),
+    );
+  }
+
+  /**
+   * No cookie reaches a bearer client: a renewed session token comes back in the session
+   * JSON as `sessionToken`, and a cleared one simply is not returned.
+   */
+  async function forBearer(response: Response): Promise<Response> {
+    const renewed = sessionFromSetCookie(response.headers, sessionCookie);
+    const out = new Headers(response.headers);
+    out.delete("Set-Cookie");
+    if (group === "session" && response.status === 200) {
+      const session = await response.json();
+      if (session && renewed) session.sessionToken = renewed;
+      out.delete("Content-Length");
+      return Response.json(session, { status: 200, headers: out });
+    }
+    return new Response(response.body, { status: response.status, headers: out });
+  }
+
   return withResponseHeaders(handle, { allowedOrigins: config.allowedOrigins, log });
 }
 
+/**
+ * The session token a response sets, joined from its chunks (`name.0`, `name.1`, …);
+ * undefined when it sets none or only clears it.
+ */
+export function sessionFromSetCookie(headers: Headers, name: string): string | undefined {
+  const whole = new Map<string, string>();
+  for (const line of headers.getSetCookie()) {
+    const pair = line.split(";")[0]!;
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (/;\s*max-age=0\b/i.test(line) || value === "") continue;
+    if (key === name || key.startsWith(`${name}.`)) whole.set(key, value);
+  }
+  if (whole.has(name)) return whole.get(name);
+  const chunks: string[] = [];
+  for (let i = 0; whole.has(`${name}.${i}`); i++) chunks.push(whole.get(`${name}.${i}`)!);
+  return chunks.length ? chunks.join("") : undefined;
+}
+
 /** Auth.js's own error answers, in our JSON error shape. */
-async function normalize(response: Response): Promise<Response> {
+export async function normalize(response: Response): Promise<Response> {
   if (response.status === 500) {
     // Auth.js answers a configuration problem with a generic message; details are in the log.
     await response.body?.cancel();

@@ -35,13 +35,8 @@ const MAX_TOKEN_LENGTH = 64 * 1024;
  * implausible (too long, too many chunks).
  */
 export function readSessionToken(req: Request, cookieName: string): string | undefined {
-  const authorization = req.headers.get("Authorization");
-  if (authorization) {
-    const [scheme, value] = authorization.split(" ");
-    if (scheme?.toLowerCase() === "bearer" && value && value.length <= MAX_TOKEN_LENGTH) {
-      return value;
-    }
-  }
+  const bearer = readBearerToken(req);
+  if (bearer) return bearer;
   const cookies = parseCookies(req.headers.get("Cookie"));
   const whole = cookies.get(cookieName);
   if (whole) return whole.length <= MAX_TOKEN_LENGTH ? whole : undefined;
@@ -53,6 +48,17 @@ export function readSessionToken(req: Request, cookieName: string): string | und
   }
   const joined = chunks.join("");
   return joined && joined.length <= MAX_TOKEN_LENGTH ? joined : undefined;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function readBearerToken(req: Request): string | undefined {
+  const authorization = req.headers.get("Authorization");
+  if (!authorization) return undefined;
+  const [scheme, value] = authorization.split(" ");
+  if (scheme?.toLowerCase() === "bearer" && value && value.length <= MAX_TOKEN_LENGTH) {
+    return value;
+  }
+  return undefined;
 }
 
 function parseCookies(header: string | null): Map<string, string> {

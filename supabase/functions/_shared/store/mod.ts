@@ -73,8 +73,28 @@ export interface Store {
   ): Promise<AdapterAuthenticator>;
   /** The password flow's hashes and tokens (beside Auth.js's tables, same connection). */
   passwords: PasswordStore;
+
+  /** Token mode: keeps a one-time code (by its hash) until it is exchanged or expires. */
+  createTokenCode(code: TokenCode): Promise<void>;
+  /**
+   * Atomic: removes and returns the unexpired code with this hash; of concurrent exchanges
+   * exactly one gets it. Expired codes are swept on the way.
+   */
+  consumeTokenCode(codeHash: string): Promise<TokenCode | null>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** A token-mode code as stored: never the code itself, only its hash. */
+export interface TokenCode {
+  codeHash: string;
+  /** The PKCE S256 challenge the exchange must answer. */
+  codeChallenge: string;
+  /** The origin (or `scheme:` for native apps) the code was sent to. */
+  redirectOrigin: string;
+  /** The session the code stands for, encrypted. */
+  session: string;
+  expires: Date;
 }
 
 const stores = new Map<string, Store>();

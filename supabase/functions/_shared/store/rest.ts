@@ -328,6 +328,36 @@ export function createRestStore(options: RestStoreOptions): Store {
       return parseVerificationToken(row);
     },
 
+    async createTokenCode(code) {
+      await run(
+        "create token code",
+        (await table("token_codes")).insert({
+          code_hash: code.codeHash,
+          code_challenge: code.codeChallenge,
+          redirect_origin: code.redirectOrigin,
+          session: code.session,
+          expires: code.expires.toISOString(),
+        }),
+      );
+    },
+
+    async consumeTokenCode(codeHash) {
+      // One DELETE ... RETURNING: of concurrent exchanges, exactly one gets the row.
+      const row = await run(
+        "consume token code",
+        (await table("token_codes")).delete().eq("code_hash", codeHash)
+          .select("code_hash, code_challenge, redirect_origin, session, expires").maybeSingle(),
+      ) as Record<string, string> | null;
+      if (!row || Date.parse(row.expires!) <= Date.now()) return null;
+      return {
+        codeHash: row.code_hash!,
+        codeChallenge: row.code_challenge!,
+        redirectOrigin: row.redirect_origin!,
+        session: row.session!,
+        expires: new Date(row.expires!),
+      };
+    },
+
     async useVerificationToken({ identifier, token }) {
       // One DELETE ... RETURNING: of concurrent uses, exactly one gets the row.
       const row = await run(

@@ -323,6 +323,34 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     passwords: createSqlPasswordStore(connect),
 
+    async createTokenCode(code) {
+      const sql = await connect();
+      await sql`
+        insert into next_auth.token_codes
+          (code_hash, code_challenge, redirect_origin, session, expires)
+        values (${code.codeHash}, ${code.codeChallenge}, ${code.redirectOrigin},
+          ${code.session}, ${code.expires})`;
+    },
+
+    async consumeTokenCode(codeHash) {
+      const sql = await connect();
+      const [row] = await sql`
+        with swept as (
+          delete from next_auth.token_codes where expires <= now() and code_hash <> ${codeHash}
+        )
+        delete from next_auth.token_codes
+        where code_hash = ${codeHash}
+        returning code_hash, code_challenge, redirect_origin, session, expires`;
+      if (!row || (row.expires as Date).getTime() <= Date.now()) return null;
+      return {
+        codeHash: row.code_hash as string,
+        codeChallenge: row.code_challenge as string,
+        redirectOrigin: row.redirect_origin as string,
+        session: row.session as string,
+        expires: row.expires as Date,
+      };
+    },
+
     async close() {
       const pending = client;
       client = undefined;

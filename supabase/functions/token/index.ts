@@ -1,0 +1,3 @@
+import { createTokenHandler } from "../_shared/token.ts";
+
+Deno.serve(createTokenHandler());
