@@ -26,6 +26,7 @@ import {
   loadFunctionEntry,
 } from "./gateway.ts";
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 
 export const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
 
@@ -49,6 +50,13 @@ export interface LocalStackOptions {
    */
   load?: "entrypoints" | "handlers";
   quiet?: boolean;
+  /** Where the functions' log lines go ("handlers" mode); stderr when omitted. */
+  log?: (line: string) => void;
+  /**
+   * Put a TCP proxy between the functions and the database, so a test can cut the
+   * database away and bring it back (`stack.databaseProxy`) without stopping the server.
+   */
+  databaseProxy?: boolean;
 }
 
 export interface LocalStack {
@@ -59,6 +67,8 @@ export interface LocalStack {
   mail: MailCatcher;
   config: AppConfig;
   functions: string[];
+  /** With `databaseProxy`: the proxy the functions reach the database through. */
+  databaseProxy?: TcpProxy;
   stop(): Promise<void>;
 }
 
@@ -105,12 +115,25 @@ export async function startLocalStack(
     cleanups.push(() => gateway.shutdown());
     const functionsUrl = `http://127.0.0.1:${gateway.addr.port}/functions/v1`;
 
+    let functionsDatabaseUrl = database.url;
+    let databaseProxy: TcpProxy | undefined;
+    if (options.databaseProxy) {
+      const target = new URL(database.url);
+      databaseProxy = await startTcpProxy({
+        targetHost: target.hostname,
+        targetPort: Number(target.port || 5432),
+      });
+      cleanups.push(() => databaseProxy!.stop());
+      target.port = String(databaseProxy.port);
+      functionsDatabaseUrl = target.href;
+    }
+
     const env: Env = {
       AUTH_URL: functionsUrl,
       AUTH_EMAIL_SERVER: mail.smtpUrl,
       AUTH_EMAIL_FROM: "Auth.js on Supabase Edge <auth@localhost>",
       ...options.env,
-      DATABASE_URL: database.url,
+      DATABASE_URL: functionsDatabaseUrl,
     };
     const config = loadConfig(env);
     const functions = listFunctions(FUNCTIONS_DIR);
@@ -118,7 +141,10 @@ export async function startLocalStack(
     if (options.load === "handlers") {
       for (const name of functions) {
         if (name in FUNCTION_GROUPS) {
-          handlers.set(name, createHandler(name as FunctionGroup, { config }));
+          handlers.set(
+            name,
+            createHandler(name as FunctionGroup, { config, log: options.log }),
+          );
         }
       }
     } else {
@@ -139,6 +165,7 @@ export async function startLocalStack(
       mail,
       config,
       functions,
+      databaseProxy,
       stop: stopAll,
     };
   } catch (error) {

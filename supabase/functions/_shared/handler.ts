@@ -10,13 +10,16 @@
  */
 import { Auth } from "@auth/core";
 import type { AuthConfig } from "@auth/core";
+import { type Audit, createAudit } from "./audit.ts";
 import { createAuthConfig } from "./auth_config.ts";
 import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { readCookie, verifyCsrf } from "./csrf.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { errorResponse, HttpError, isConnectionError, UnavailableError } from "./errors.ts";
+import { normalizeEmail } from "./email_address.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { clientIp, limit, RateLimitedError } from "./rate_limit.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 interface GroupSpec {
@@ -72,8 +75,9 @@ export function createHandler(
   const log = deps.log ?? ((line: string) => console.error(line));
   const authConfig = createAuthConfig(config, { store, log });
   const providerTypes = providerIndex(authConfig);
+  const audit = createAudit(store, log);
 
-  async function handle(req: Request): Promise<Response> {
+  async function handle(req: Request, ctx: RequestContext): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
     const [action, providerId, ...extra] = actionSegments(url, config.basePath);
     if (
@@ -113,11 +117,11 @@ export function createHandler(
     }
 
     let body: string | undefined;
+    const providerType = providerId ? providerTypes.get(providerId) : undefined;
     if (req.method === "POST") {
       const parsed = await readBody(req);
       body = parsed.text;
-      const credentials = providerId !== undefined &&
-        providerTypes.get(providerId) === "credentials";
+      const credentials = providerType === "credentials";
       if (spec.csrfOnPost || credentials) {
         await verifyCsrf({
           cookieValue: readCookie(
@@ -128,20 +132,95 @@ export function createHandler(
           secret: authConfig.secret!,
         });
       }
+      await enforceLimits(group, providerType, parsed.fields, ctx);
+    } else if (group === "callback") {
+      await limit(store, { bucket: "callback_ip", key: ctx.ip, rule: rules.callback_ip });
+      if (providerType === "email" && !url.searchParams.get("token")) {
+        // Auth.js calls this a configuration error (a 500 page); it is a mangled link.
+        throw new HttpError(400, "invalid_link", "Cannot sign in: the link has no token");
+      }
     }
 
+    // Per request: events that know who is asking, and a store that notices when the
+    // database is gone (Auth.js would otherwise answer a null session or an error page).
     const response = await Auth(
       new Request(url, { method: req.method, headers: req.headers, body }),
-      authConfig,
+      {
+        ...authConfig,
+        adapter: watchStore(store, ctx),
+        events: auditEvents(audit, ctx),
+      },
     );
+    if (ctx.databaseDown) {
+      await response.body?.cancel();
+      throw new UnavailableError("Cannot reach the database: try again shortly");
+    }
+    if (group === "signin" || group === "callback") {
+      const error = await authErrorOf(response, config.basePath);
+      if (error) {
+        await audit("signin_failed", {
+          ...who(ctx),
+          provider: providerId ?? null,
+          detail: { error, action: group },
+        });
+      }
+    }
+    if (group === "error" && response.status === 500) {
+      // The page describes an earlier failure (`?error=Configuration`); this request did
+      // not fail, and anyone can ask for it.
+      return new Response(response.body, { status: 200, headers: response.headers });
+    }
     return normalize(response);
   }
 
+  const rules = config.rateLimits;
+
+  /** The rate limits that apply to a POST, before Auth.js does any work. */
+  async function enforceLimits(
+    group: FunctionGroup,
+    providerType: string | undefined,
+    fields: Record<string, unknown>,
+    ctx: RequestContext,
+  ) {
+    if (group === "signin" && providerType) {
+      await limit(store, { bucket: "signin_ip", key: ctx.ip, rule: rules.signin_ip });
+      if (providerType === "email") {
+        // Checked here so a malformed address is a 400, not a redirect to an error page.
+        // The address first: repeats to one address must not use up the IP's budget.
+        const email = normalizeEmail(fields.email);
+        await limit(store, { bucket: "email_address", key: email, rule: rules.email_address });
+        await limit(store, { bucket: "email_ip", key: ctx.ip, rule: rules.email_ip });
+      }
+    }
+    if (group === "callback" && providerType === "credentials") {
+      const identifier = fields.email ?? fields.username;
+      await limit(store, { bucket: "password_ip", key: ctx.ip, rule: rules.password_ip });
+      await limit(store, {
+        bucket: "password_identifier",
+        key: typeof identifier === "string" ? identifier.trim().toLowerCase() : undefined,
+        rule: rules.password_identifier,
+      });
+    } else if (group === "callback") {
+      await limit(store, { bucket: "callback_ip", key: ctx.ip, rule: rules.callback_ip });
+    }
+  }
+
   return async (req) => {
+    const ctx: RequestContext = {
+      ip: clientIp(req, config.clientIpHeader),
+      userAgent: req.headers.get("User-Agent")?.slice(0, 512),
+      databaseDown: false,
+    };
     let response: Response;
     try {
-      response = await handle(req);
+      response = await handle(req, ctx);
     } catch (error) {
+      if (error instanceof RateLimitedError && error.first) {
+        await audit("rate_limited", {
+          ...who(ctx),
+          detail: { bucket: error.bucket, action: group },
+        });
+      }
       response = errorResponse(error, log);
     }
     // Redirect responses have immutable headers: copy before adding ours.
@@ -154,6 +233,95 @@ export function createHandler(
       headers,
     });
   };
+}
+
+/** What one request carries through the handler. */
+interface RequestContext {
+  ip: string | undefined;
+  userAgent: string | undefined;
+  /** Set when a store call failed because the database could not be reached. */
+  databaseDown: boolean;
+}
+
+function who(ctx: RequestContext) {
+  return { ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null };
+}
+
+/** The store, noting in `ctx` when a call fails for want of a database. */
+function watchStore(store: Store, ctx: RequestContext): Store {
+  const watched = {} as Record<string, unknown>;
+  for (const [name, value] of Object.entries(store)) {
+    watched[name] = typeof value !== "function" ? value : async (...args: unknown[]) => {
+      try {
+        return await value.apply(store, args);
+      } catch (error) {
+        if (isConnectionError(error)) ctx.databaseDown = true;
+        throw error;
+      }
+    };
+  }
+  return watched as unknown as Store;
+}
+
+/** Auth.js events, written to the audit log with the request's IP and user agent. */
+function auditEvents(audit: Audit, ctx: RequestContext): AuthConfig["events"] {
+  return {
+    async signIn({ user, account, isNewUser }) {
+      await audit("signin", {
+        ...who(ctx),
+        userId: user.id ?? null,
+        provider: account?.provider ?? null,
+        detail: { type: account?.type ?? null, newUser: Boolean(isNewUser) },
+      });
+    },
+    async signOut(message) {
+      const userId = "session" in message
+        ? message.session?.userId
+        : (message.token?.sub as string | undefined);
+      await audit("signout", { ...who(ctx), userId: userId ?? null });
+    },
+    async createUser({ user }) {
+      await audit("user_created", { ...who(ctx), userId: user.id ?? null });
+    },
+    async linkAccount({ user, account }) {
+      await audit("account_linked", {
+        ...who(ctx),
+        userId: user.id ?? null,
+        provider: account.provider,
+        detail: { type: account.type },
+      });
+    },
+  };
+}
+
+/**
+ * The error Auth.js redirects to after a failed sign-in (`/error?error=Verification`,
+ * `/signin?error=CredentialsSignin`), from `Location` or the JSON `{ url }` answer.
+ */
+async function authErrorOf(
+  response: Response,
+  basePath: string,
+): Promise<string | undefined> {
+  let location = response.headers.get("Location");
+  if (
+    !location && response.status === 200 &&
+    response.headers.get("Content-Type")?.includes("json")
+  ) {
+    try {
+      location = (await response.clone().json())?.url ?? null;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!location) return undefined;
+  try {
+    const url = new URL(location);
+    const error = url.searchParams.get("error");
+    const page = url.pathname.slice(basePath.length);
+    return error && (page === "/error" || page === "/signin") ? error.slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -66,8 +66,27 @@ export interface Store {
     credentialID: string,
     newCounter: number,
   ): Promise<AdapterAuthenticator>;
+  /**
+   * Counts one hit against a rate-limit rule in one atomic statement: the window starts at
+   * the key's first hit and lasts `windowSec`; `hits` includes this one.
+   */
+  hitRateLimit(
+    hit: { bucket: string; key: string; windowSec: number },
+  ): Promise<{ hits: number; retryAfterSec: number }>;
+  /** Appends one event to `next_auth.audit_log`. */
+  appendAudit(entry: AuditEntry): Promise<void>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** One row of `next_auth.audit_log`, as the functions write it (never tokens or secrets). */
+export interface AuditEntry {
+  event: string;
+  userId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  provider?: string | null;
+  detail?: Record<string, string | number | boolean | null>;
 }
 
 const stores = new Map<string, Store>();

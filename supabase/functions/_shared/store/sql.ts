@@ -17,7 +17,7 @@ import type {
   AdapterUser,
   VerificationToken,
 } from "@auth/core/adapters";
-import type { Store } from "./mod.ts";
+import type { AuditEntry, Store } from "./mod.ts";
 
 export interface SqlStoreOptions {
   url: string;
@@ -240,11 +240,17 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async useVerificationToken({ identifier, token }) {
+      if (typeof token !== "string") return null;
+      // Auth.js passes no identifier when the link carries none; it compares afterwards.
       return one<VerificationToken>(
-        await sql`
-        delete from next_auth.verification_tokens
-        where identifier = ${identifier} and token = ${token}
-        returning identifier, token, expires`,
+        typeof identifier === "string"
+          ? await sql`
+            delete from next_auth.verification_tokens
+            where identifier = ${identifier} and token = ${token}
+            returning identifier, token, expires`
+          : await sql`
+            delete from next_auth.verification_tokens where token = ${token}
+            returning identifier, token, expires`,
       );
     },
 
@@ -294,6 +300,37 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         );
       }
       return row;
+    },
+
+    async hitRateLimit({ bucket, key, windowSec }) {
+      // SET sees the old row: an expired window restarts at this hit, a live one counts on.
+      const rows = await sql`
+        insert into next_auth.rate_limits as r (bucket, key, window_start, hits)
+        values (${bucket}, ${key}, now(), 1)
+        on conflict (bucket, key) do update set
+          window_start = case
+            when r.window_start + make_interval(secs => ${windowSec}) <= now() then now()
+            else r.window_start end,
+          hits = case
+            when r.window_start + make_interval(secs => ${windowSec}) <= now() then 1
+            else r.hits + 1 end
+        returning hits, greatest(1, ceil(extract(epoch from
+          r.window_start + make_interval(secs => ${windowSec}) - now())))::int as retry`;
+      const row = rows[0] as { hits: number; retry: number };
+      if (Math.random() < 0.01) {
+        // Windows last at most a day: drop rows nobody can still be limited by.
+        sql`delete from next_auth.rate_limits where window_start < now() - interval '1 day'`
+          .catch(() => {});
+      }
+      return { hits: row.hits, retryAfterSec: row.retry };
+    },
+
+    async appendAudit(entry: AuditEntry) {
+      await sql`
+        insert into next_auth.audit_log (event, user_id, ip, user_agent, provider, detail)
+        values (${entry.event}, ${isUuid(entry.userId) ? entry.userId : null},
+                ${entry.ip ?? null}, ${entry.userAgent?.slice(0, 512) ?? null},
+                ${entry.provider ?? null}, ${sql.json(entry.detail ?? {})})`;
     },
 
     async close() {
