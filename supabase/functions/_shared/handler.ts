@@ -143,8 +143,22 @@ export function createHandler(
 
     // Per request: events that know who is asking, and a store that notices when the
     // database is gone (Auth.js would otherwise answer a null session or an error page).
+    const callbackUrl = url.searchParams.get("callbackUrl");
+    if (callbackUrl && !isHttpUrl(callbackUrl, url.origin)) {
+      // Auth.js answers this with a 500 "configuration" error.
+      throw new HttpError(
+        400,
+        "invalid_callback_url",
+        "Cannot use callbackUrl: it must be an http(s) URL or a path",
+      );
+    }
+
     const response = await Auth(
-      new Request(url, { method: req.method, headers: req.headers, body }),
+      new Request(url, {
+        method: req.method,
+        headers: sanitizeCookies(req.headers, url.origin),
+        body,
+      }),
       {
         ...authConfig,
         adapter: watchStore(store, ctx),
@@ -233,6 +247,50 @@ export function createHandler(
       headers,
     });
   };
+}
+
+/** More chunks than a session ever needs (Auth.js splits at ~4 KB; a JWE is 1 to 3). */
+const MAX_SESSION_CHUNKS = 16;
+
+/**
+ * Cleans the cookies Auth.js will read: drops forged session-cookie chunks beyond
+ * `MAX_SESSION_CHUNKS` (or with a non-canonical index), since Auth.js answers each chunk it
+ * sees with a clearing `Set-Cookie` and hundreds of junk chunks would buy a response too
+ * large for clients and proxies; and drops a callback-url cookie that is not an http(s) URL,
+ * which Auth.js would answer with a 500 "configuration" error on every action.
+ */
+function sanitizeCookies(headers: Headers, origin: string): Headers {
+  const cookie = headers.get("Cookie");
+  if (!cookie || !/session-token\.|callback-url/.test(cookie)) return headers;
+  const kept = cookie.split(";").filter((part) => {
+    const eq = part.indexOf("=");
+    const name = part.slice(0, eq).trim();
+    if (name.endsWith("authjs.callback-url")) {
+      const raw = part.slice(eq + 1).trim();
+      let value = raw;
+      try {
+        value = decodeURIComponent(raw);
+      } catch {
+        // Auth.js's cookie parser keeps undecodable values as they are
+      }
+      return eq !== -1 && isHttpUrl(value, origin);
+    }
+    const chunk = name.match(/session-token\.(.*)$/);
+    return !chunk || (/^(0|[1-9]\d?)$/.test(chunk[1]!) && Number(chunk[1]) < MAX_SESSION_CHUNKS);
+  });
+  const bounded = new Headers(headers);
+  bounded.set("Cookie", kept.join(";"));
+  return bounded;
+}
+
+/** What Auth.js accepts as a callback URL: http(s), absolute or a path on `origin`. */
+function isHttpUrl(value: string, origin: string): boolean {
+  try {
+    const url = new URL(value, value.startsWith("/") ? origin : undefined);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
 }
 
 /** What one request carries through the handler. */
