@@ -72,7 +72,6 @@ function forwardInit(req: Request): RequestInit {
     method: req.method,
     body: req.body,
     redirect: req.redirect,
-    signal: req.signal,
     // Required by fetch's Request when the body is a stream.
     ...(req.body ? { duplex: "half" } : {}),
   } as RequestInit;

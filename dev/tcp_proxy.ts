@@ -15,7 +15,7 @@
 
 export interface TcpProxy {
   port: number;
-  /** Resets every open connection and refuses new ones until `restore()`. */
+  /** Resets every open connection and stops listening (connections refused) until `restore()`. */
   cut(): void;
   restore(): void;
   /** How many times `cut()` took the line down. */
@@ -32,9 +32,8 @@ export function startTcpProxy(
     port?: number;
   },
 ): Promise<TcpProxy> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const open = new Set<Deno.Conn>();
-  let down = false;
+  let listener: Deno.Listener | undefined;
   let faults = 0;
   let connections = 0;
 
@@ -67,7 +66,6 @@ export function startTcpProxy(
 
   async function serve(client: Deno.Conn) {
     connections++;
-    if (down) return close(client);
     open.add(client);
     let upstream: Deno.Conn;
     try {
@@ -75,27 +73,41 @@ export function startTcpProxy(
     } catch {
       return close(client);
     }
-    if (down || !open.has(client)) {
-      close(upstream);
-      return close(client);
-    }
+    if (!open.has(client)) return close(upstream);
     open.add(upstream);
     await Promise.all([pump(client, upstream), pump(upstream, client)]);
   }
 
-  const accepting = (async () => {
-    for await (const conn of listener) void serve(conn);
-  })().catch(() => {});
+  // While cut, nothing listens: clients get "connection refused", as from a stopped server.
+  function listen(at: number) {
+    const current = Deno.listen({ hostname: "127.0.0.1", port: at });
+    listener = current;
+    (async () => {
+      for await (const conn of current) void serve(conn);
+    })().catch(() => {});
+    return (current.addr as Deno.NetAddr).port;
+  }
 
+  function unlisten() {
+    try {
+      listener?.close();
+    } catch {
+      // already closed
+    }
+    listener = undefined;
+  }
+
+  const boundPort = listen(port);
   return Promise.resolve({
-    port: (listener.addr as Deno.NetAddr).port,
+    port: boundPort,
     cut() {
-      down = true;
+      if (!listener) return;
       faults++;
+      unlisten();
       for (const conn of [...open]) close(conn);
     },
     restore() {
-      down = false;
+      if (!listener) listen(boundPort);
     },
     get faults() {
       return faults;
@@ -103,15 +115,10 @@ export function startTcpProxy(
     get connections() {
       return connections;
     },
-    async stop() {
-      down = true;
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
+    stop() {
+      unlisten();
       for (const conn of [...open]) close(conn);
-      await accepting;
+      return Promise.resolve();
     },
   });
 }

@@ -71,6 +71,8 @@ export interface AppConfig {
   /** Prepared statements break behind a transaction pooler (Supavisor port 6543). */
   databasePrepare: boolean;
   databasePoolSize: number;
+  /** Milliseconds one store call may wait for the database before answering 503. */
+  databaseTimeoutMs: number;
   email?: EmailConfig;
   /** Each bucket's rule; `null` when switched off. */
   rateLimits: Record<RateBucket, RateRule | null>;
@@ -125,6 +127,11 @@ export function loadConfig(env: Env): AppConfig {
     max: 50,
     fallback: 3,
   });
+  const databaseTimeoutMs = integer("AUTH_DB_TIMEOUT_MS", env.AUTH_DB_TIMEOUT_MS, {
+    min: 100,
+    max: 120_000,
+    fallback: 10_000,
+  });
   return {
     secrets,
     publicUrl,
@@ -135,6 +142,7 @@ export function loadConfig(env: Env): AppConfig {
     databaseUrl,
     databasePrepare,
     databasePoolSize,
+    databaseTimeoutMs,
     email: readEmail(env),
     rateLimits: readRateLimits(env),
     clientIpHeader: readClientIpHeader(env),

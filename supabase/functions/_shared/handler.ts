@@ -161,7 +161,7 @@ export function createHandler(
       }),
       {
         ...authConfig,
-        adapter: watchStore(store, ctx),
+        adapter: watchStore(store, ctx, group === "callback" && providerType === "email"),
         events: auditEvents(audit, ctx),
       },
     );
@@ -299,14 +299,21 @@ interface RequestContext {
   userAgent: string | undefined;
   /** Set when a store call failed because the database could not be reached. */
   databaseDown: boolean;
+  /** Set when a concurrent sign-in had created the user first. */
+  userExisted?: boolean;
 }
 
 function who(ctx: RequestContext) {
   return { ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null };
 }
 
-/** The store, noting in `ctx` when a call fails for want of a database. */
-function watchStore(store: Store, ctx: RequestContext): Store {
+/**
+ * The store, noting in `ctx` when a call fails for want of a database. On an email callback
+ * it also settles a race: two links for one new address followed at once both find no user
+ * and both create one; the loser's unique violation becomes the winner's user, which is what
+ * it would have found a moment later (the address is verified by the link either way).
+ */
+function watchStore(store: Store, ctx: RequestContext, emailCallback: boolean): Store {
   const watched = {} as Record<string, unknown>;
   for (const [name, value] of Object.entries(store)) {
     watched[name] = typeof value !== "function" ? value : async (...args: unknown[]) => {
@@ -314,6 +321,17 @@ function watchStore(store: Store, ctx: RequestContext): Store {
         return await value.apply(store, args);
       } catch (error) {
         if (isConnectionError(error)) ctx.databaseDown = true;
+        const email = (args[0] as { email?: unknown } | undefined)?.email;
+        if (
+          emailCallback && name === "createUser" && typeof email === "string" &&
+          (error as { code?: unknown }).code === "23505"
+        ) {
+          const existing = await store.getUserByEmail(email);
+          if (existing) {
+            ctx.userExisted = true;
+            return existing;
+          }
+        }
         throw error;
       }
     };
@@ -329,7 +347,7 @@ function auditEvents(audit: Audit, ctx: RequestContext): AuthConfig["events"] {
         ...who(ctx),
         userId: user.id ?? null,
         provider: account?.provider ?? null,
-        detail: { type: account?.type ?? null, newUser: Boolean(isNewUser) },
+        detail: { type: account?.type ?? null, newUser: Boolean(isNewUser && !ctx.userExisted) },
       });
     },
     async signOut(message) {
@@ -339,6 +357,7 @@ function auditEvents(audit: Audit, ctx: RequestContext): AuthConfig["events"] {
       await audit("signout", { ...who(ctx), userId: userId ?? null });
     },
     async createUser({ user }) {
+      if (ctx.userExisted) return;
       await audit("user_created", { ...who(ctx), userId: user.id ?? null });
     },
     async linkAccount({ user, account }) {

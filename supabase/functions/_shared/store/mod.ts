@@ -98,16 +98,18 @@ const stores = new Map<string, Store>();
 export function createStore(
   config: Pick<
     AppConfig,
-    "databaseUrl" | "databasePrepare" | "databasePoolSize"
+    "databaseUrl" | "databasePrepare" | "databasePoolSize" | "databaseTimeoutMs"
   >,
 ): Store {
-  const key = `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}`;
+  const key =
+    `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}|${config.databaseTimeoutMs}`;
   let store = stores.get(key);
   if (!store) {
     const created = createSqlStore({
       url: config.databaseUrl,
       prepare: config.databasePrepare,
       max: config.databasePoolSize,
+      timeoutMs: config.databaseTimeoutMs,
     });
     store = {
       ...created,

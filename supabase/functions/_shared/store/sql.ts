@@ -25,6 +25,8 @@ export interface SqlStoreOptions {
   prepare?: boolean;
   /** Connections in the pool; an Edge isolate serves few requests at once. */
   max?: number;
+  /** How long one call may wait for the database before it fails as unavailable. */
+  timeoutMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -69,27 +71,29 @@ function pick(source: object, columns: readonly string[]): Row {
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
-  const sql = postgres(options.url, {
-    max: options.max ?? 3,
-    prepare: options.prepare ?? true,
-    idle_timeout: 20,
-    connect_timeout: 5,
-    onnotice: () => {},
-    connection: { application_name: "authjs-supabase-edge" },
-    // bigint columns (expires_at, counter) hold values well inside Number's range.
-    types: {
-      int8: {
-        to: 20,
-        from: [20],
-        serialize: (value: number) => String(value),
-        parse: (value: string) => Number(value),
+  const connect = () =>
+    postgres(options.url, {
+      max: options.max ?? 3,
+      prepare: options.prepare ?? true,
+      idle_timeout: 20,
+      connect_timeout: 5,
+      onnotice: () => {},
+      connection: { application_name: "authjs-supabase-edge" },
+      // bigint columns (expires_at, counter) hold values well inside Number's range.
+      types: {
+        int8: {
+          to: 20,
+          from: [20],
+          serialize: (value: number) => String(value),
+          parse: (value: string) => Number(value),
+        },
       },
-    },
-  });
+    });
+  let sql = connect();
 
   const one = <T>(rows: readonly Row[]): T | null => (rows[0] as T | undefined) ?? null;
 
-  return {
+  const store: Store = {
     async createUser(user) {
       const values = pick(user, USER_COLUMNS);
       if (isUuid(user.id)) values.id = user.id;
@@ -334,7 +338,37 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async close() {
+      closed = true;
       await sql.end({ timeout: 5 });
     },
   };
+
+  // A connection the server drops during its handshake can leave npm:postgres waiting
+  // forever, and with it every query queued on that connection. Past the timeout the call
+  // fails as "database unavailable" (a 503) and the pool is replaced, so the store recovers
+  // by itself once the database is back.
+  let closed = false;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const guarded = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(store)) {
+    guarded[name] = name === "close" ? method : (...args: unknown[]) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const pool = sql;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // The stuck pool is left to its own timeouts: ending it mid-handshake makes
+          // npm:postgres reject a promise nobody can catch.
+          if (sql === pool && !closed) sql = connect();
+          reject(
+            Object.assign(new Error(`Cannot reach the database within ${timeoutMs} ms`), {
+              code: "CONNECT_TIMEOUT",
+            }),
+          );
+        }, timeoutMs);
+      });
+      const call = (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    };
+  }
+  return guarded as unknown as Store;
 }
