@@ -8,6 +8,7 @@ import { TEST_SECRET } from "./support/env.ts";
 import { linkFor, requestLink, signIn, signOut } from "./support/flows.ts";
 import { Client } from "./support/http.ts";
 import { startTestStack } from "./support/stack.ts";
+import { createStore } from "../supabase/functions/_shared/store/mod.ts";
 
 const FRONTEND = "http://app.localhost:3000";
 
@@ -239,6 +240,44 @@ Deno.test("every response carries the security headers, errors and preflight inc
     assert.equal(limited.headers.get("X-Content-Type-Options"), "nosniff");
     assert.match(limited.headers.get("Cache-Control") ?? "", /no-store/);
   } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("deleting a user removes their sessions, accounts, authenticators and pending links", async () => {
+  const stack = await startTestStack({
+    AUTH_SESSION_STRATEGY: "database",
+    AUTH_RATE_LIMIT_EMAIL_ADDRESS: "off",
+  });
+  const sql = connect(stack.databaseUrl);
+  const store = createStore(stack.config);
+  try {
+    const email = "leaving@example.com";
+    const client = new Client();
+    await signIn(stack, client, email);
+    const pending = await requestLink(stack, new Client(), email);
+    await pending.body?.cancel();
+    const [user] = await sql`select id from next_auth.users where email = ${email}`;
+    await store.linkAccount({
+      userId: user!.id,
+      type: "oidc",
+      provider: "dev",
+      providerAccountId: "leaving",
+      access_token: "at-secret",
+    });
+    const count = () =>
+      sql`select
+        (select count(*)::int from next_auth.sessions where "userId" = ${user!.id}) as sessions,
+        (select count(*)::int from next_auth.accounts where "userId" = ${user!.id}) as accounts,
+        (select count(*)::int from next_auth.verification_tokens where identifier = ${email})
+          as links`;
+    assert.deepEqual({ ...(await count())[0] }, { sessions: 1, accounts: 1, links: 1 });
+    assert.equal((await store.deleteUser(user!.id))?.email, email);
+    assert.deepEqual({ ...(await count())[0] }, { sessions: 0, accounts: 0, links: 0 });
+    const session = await (await client.get(`${stack.functionsUrl}/session`)).json();
+    assert.equal(session, null, "the deleted user's session no longer reads");
+  } finally {
+    await sql.end();
     await stack.stop();
   }
 });

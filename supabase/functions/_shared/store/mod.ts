@@ -33,7 +33,7 @@ export interface Store {
   updateUser(
     user: Partial<AdapterUser> & Pick<AdapterUser, "id">,
   ): Promise<AdapterUser>;
-  /** Also removes the user's sessions, accounts and authenticators. */
+  /** Also removes the user's sessions, accounts, authenticators and pending sign-in links. */
   deleteUser(userId: string): Promise<AdapterUser | null>;
   linkAccount(account: AdapterAccount): Promise<AdapterAccount>;
   unlinkAccount(

@@ -150,11 +150,18 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     async deleteUser(id) {
       if (!isUuid(id)) return null;
-      // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
+      // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE); pending
+      // sign-in links for their address go in the same statement.
       return one<AdapterUser>(
         await sql`
-        delete from next_auth.users where id = ${id}
-        returning id, name, email, "emailVerified", image`,
+        with deleted as (
+          delete from next_auth.users where id = ${id}
+          returning id, name, email, "emailVerified", image
+        ), links as (
+          delete from next_auth.verification_tokens
+          where identifier = (select email from deleted)
+        )
+        select * from deleted`,
       );
     },
 
