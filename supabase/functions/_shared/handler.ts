@@ -16,7 +16,13 @@ import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { readCookie, verifyCsrf } from "./csrf.ts";
-import { errorResponse, HttpError, isConnectionError, UnavailableError } from "./errors.ts";
+import {
+  describe,
+  errorResponse,
+  HttpError,
+  isConnectionError,
+  UnavailableError,
+} from "./errors.ts";
 import { normalizeEmail } from "./email_address.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
 import { clientIp, limit, RateLimitedError } from "./rate_limit.ts";
@@ -76,6 +82,7 @@ export function createHandler(
   const authConfig = createAuthConfig(config, { store, log });
   const providerTypes = providerIndex(authConfig);
   const audit = createAudit(store, log);
+  survivePoolRejections(log);
 
   async function handle(req: Request, ctx: RequestContext): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
@@ -117,10 +124,12 @@ export function createHandler(
     }
 
     let body: string | undefined;
+    let fields: Record<string, unknown> | undefined;
     const providerType = providerId ? providerTypes.get(providerId) : undefined;
     if (req.method === "POST") {
       const parsed = await readBody(req);
       body = parsed.text;
+      fields = parsed.fields;
       const credentials = providerType === "credentials";
       if (spec.csrfOnPost || credentials) {
         await verifyCsrf({
@@ -132,17 +141,15 @@ export function createHandler(
           secret: authConfig.secret!,
         });
       }
-      await enforceLimits(group, providerType, parsed.fields, ctx);
-    } else if (group === "callback") {
-      await limit(store, { bucket: "callback_ip", key: ctx.ip, rule: rules.callback_ip });
-      if (providerType === "email" && !url.searchParams.get("token")) {
-        // Auth.js calls this a configuration error (a 500 page); it is a mangled link.
-        throw new HttpError(400, "invalid_link", "Cannot sign in: the link has no token");
-      }
     }
-
-    // Per request: events that know who is asking, and a store that notices when the
-    // database is gone (Auth.js would otherwise answer a null session or an error page).
+    await enforceLimits(group, providerType, fields, ctx);
+    if (
+      group === "callback" && providerType === "email" && req.method === "GET" &&
+      !url.searchParams.get("token")
+    ) {
+      // Auth.js calls this a configuration error (a 500 page); it is a mangled link.
+      throw new HttpError(400, "invalid_link", "Cannot sign in: the link has no token");
+    }
     const callbackUrl = url.searchParams.get("callbackUrl");
     if (callbackUrl && !isHttpUrl(callbackUrl, url.origin)) {
       // Auth.js answers this with a 500 "configuration" error.
@@ -153,6 +160,8 @@ export function createHandler(
       );
     }
 
+    // Per request: events that know who is asking, and a store that notices when the
+    // database is gone (Auth.js would otherwise answer a null session or an error page).
     const response = await Auth(
       new Request(url, {
         method: req.method,
@@ -189,14 +198,14 @@ export function createHandler(
 
   const rules = config.rateLimits;
 
-  /** The rate limits that apply to a POST, before Auth.js does any work. */
+  /** The rate limits that apply, counted before Auth.js does any work. `fields`: a POST's. */
   async function enforceLimits(
     group: FunctionGroup,
     providerType: string | undefined,
-    fields: Record<string, unknown>,
+    fields: Record<string, unknown> | undefined,
     ctx: RequestContext,
   ) {
-    if (group === "signin" && providerType) {
+    if (group === "signin" && providerType && fields) {
       await limit(store, { bucket: "signin_ip", key: ctx.ip, rule: rules.signin_ip });
       if (providerType === "email") {
         // Checked here so a malformed address is a 400, not a redirect to an error page.
@@ -206,7 +215,7 @@ export function createHandler(
         await limit(store, { bucket: "email_ip", key: ctx.ip, rule: rules.email_ip });
       }
     }
-    if (group === "callback" && providerType === "credentials") {
+    if (group === "callback" && providerType === "credentials" && fields) {
       const identifier = fields.email ?? fields.username;
       await limit(store, { bucket: "password_ip", key: ctx.ip, rule: rules.password_ip });
       await limit(store, {
@@ -291,6 +300,24 @@ function isHttpUrl(value: string, origin: string): boolean {
   } catch {
     return false;
   }
+}
+
+let survivingPoolRejections = false;
+
+/**
+ * When the database drops connections, `npm:postgres` (under Deno's Node compatibility) can
+ * reject a connect promise that nobody holds; unhandled, that would end the whole isolate
+ * and every request in it. Connection errors are logged instead; the request that needed the
+ * database has already answered 503. Anything else still ends the isolate.
+ */
+function survivePoolRejections(log: (line: string) => void) {
+  if (survivingPoolRejections) return;
+  survivingPoolRejections = true;
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (!isConnectionError(event.reason)) return;
+    event.preventDefault();
+    log(`Database connection lost: ${describe(event.reason)}`);
+  });
 }
 
 /** What one request carries through the handler. */
