@@ -112,6 +112,7 @@ Deno.test("the database going away gives 503s, then everything recovers without 
         (select count(*)::int from next_auth.sessions) as sessions`;
       assert.deepEqual({ ...rows }, { users: 2, sessions: 1 });
       assert.ok(!lines.some((l) => l.includes("Unexpected error")), lines.join("\n"));
+      assert.ok(!lines.join("\n").includes(token), "no session token in the logs");
     });
     const dropped = lines.filter((l) => l.startsWith("Database connection lost")).length;
     console.log(
