@@ -25,8 +25,8 @@ export const INTERNAL_ORIGIN = "http://edge-runtime.internal";
 
 export function createGateway(
   { resolve, prefix = "/functions/v1" }: GatewayOptions,
-): (req: Request) => Promise<Response> {
-  return async (req) => {
+): (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+  return async (req, info) => {
     const url = new URL(req.url);
     const match = url.pathname.startsWith(`${prefix}/`)
       ? url.pathname.slice(prefix.length + 1).split("/")[0]
@@ -45,8 +45,18 @@ export function createGateway(
       url.pathname.slice(prefix.length) + url.search,
       INTERNAL_ORIGIN,
     );
+    // Like Supabase's proxy: the client's address is appended to X-Forwarded-For.
+    const headers = new Headers(req.headers);
+    const remote = info?.remoteAddr;
+    if (remote && "hostname" in remote) {
+      const forwarded = headers.get("X-Forwarded-For");
+      headers.set(
+        "X-Forwarded-For",
+        forwarded ? `${forwarded}, ${remote.hostname}` : remote.hostname,
+      );
+    }
     try {
-      return await handler(new Request(internal, req));
+      return await handler(new Request(internal, { ...forwardInit(req), headers }));
     } catch {
       // A deployed function that throws gets a generic 500 from the runtime too.
       return Response.json(
@@ -55,6 +65,16 @@ export function createGateway(
       );
     }
   };
+}
+
+function forwardInit(req: Request): RequestInit {
+  return {
+    method: req.method,
+    body: req.body,
+    redirect: req.redirect,
+    // Required by fetch's Request when the body is a stream.
+    ...(req.body ? { duplex: "half" } : {}),
+  } as RequestInit;
 }
 
 /** The deployable functions: folders of `supabase/functions` with an `index.ts`, not `_shared`. */

@@ -26,6 +26,7 @@ import {
 import { type Frontend, startFrontend } from "./frontend.ts";
 import { type MailCatcher, startMailCatcher } from "./mail_catcher.ts";
 import { type OidcProvider, startOidcProvider } from "./oidc_provider.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 
 export const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
 
@@ -64,6 +65,13 @@ export interface LocalStackOptions {
    */
   load?: "entrypoints" | "handlers";
   quiet?: boolean;
+  /** Where the functions' log lines go ("handlers" mode); stderr when omitted. */
+  log?: (line: string) => void;
+  /**
+   * Put a TCP proxy between the functions and the database, so a test can cut the
+   * database away and bring it back (`stack.databaseProxy`) without stopping the server.
+   */
+  databaseProxy?: boolean;
 }
 
 export interface LocalStack {
@@ -74,11 +82,12 @@ export interface LocalStack {
   mail: MailCatcher;
   /** The development OpenID provider (`oidc.issuer`), unless started with `oidc: false`. */
   oidc?: OidcProvider;
-
   /** The demo frontend, when `frontendPort` was given. */
   frontend?: Frontend;
   config: AppConfig;
   functions: string[];
+  /** With `databaseProxy`: the proxy the functions reach the database through. */
+  databaseProxy?: TcpProxy;
   stop(): Promise<void>;
 }
 
@@ -157,6 +166,19 @@ export async function startLocalStack(
       oidcEnv.AUTH_OIDC_NAME = "Dev OpenID";
     }
 
+    let functionsDatabaseUrl = database.url;
+    let databaseProxy: TcpProxy | undefined;
+    if (options.databaseProxy) {
+      const target = new URL(database.url);
+      databaseProxy = await startTcpProxy({
+        targetHost: target.hostname,
+        targetPort: Number(target.port || 5432),
+      });
+      cleanups.push(() => databaseProxy!.stop());
+      target.port = String(databaseProxy.port);
+      functionsDatabaseUrl = target.href;
+    }
+
     const env: Env = {
       AUTH_URL: functionsUrl,
       ...(allowedOrigins ? { AUTH_ALLOWED_ORIGINS: allowedOrigins } : {}),
@@ -165,7 +187,7 @@ export async function startLocalStack(
       ...oidcEnv,
       ...options.env,
       ...(allowedOrigins ? { AUTH_ALLOWED_ORIGINS: allowedOrigins } : {}),
-      DATABASE_URL: database.url,
+      DATABASE_URL: functionsDatabaseUrl,
     };
     // Access tokens need a key: an ephemeral one unless given (npm start keeps one in .local/).
     if (!env.AUTH_JWT_PRIVATE_KEY && !env.AUTH_JWT_LEGACY_SECRET) {
@@ -177,7 +199,7 @@ export async function startLocalStack(
     if (options.load === "handlers") {
       for (const name of functions) {
         const factory = FUNCTION_FACTORIES[name];
-        if (factory) handlers.set(name, factory({ config }));
+        if (factory) handlers.set(name, factory({ config, log: options.log }));
       }
     } else {
       for (const [key, value] of Object.entries(env)) {
@@ -199,6 +221,7 @@ export async function startLocalStack(
       frontend,
       config,
       functions,
+      databaseProxy,
       stop: stopAll,
     };
   } catch (error) {

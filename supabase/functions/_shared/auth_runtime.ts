@@ -14,12 +14,21 @@ import { Auth, type AuthConfig } from "@auth/core";
 import { type AuthDeps, createAuthConfig } from "./auth_config.ts";
 import type { AppConfig } from "./config.ts";
 
+export interface AuthOverrides {
+  adapter?: AuthConfig["adapter"];
+  events?: AuthConfig["events"];
+  onError?: (error: unknown) => void;
+}
+
 export interface AuthRuntime {
   authConfig: AuthConfig;
   /** Provider id → type, as Auth.js resolves them. */
   providerTypes: Map<string, string>;
-  /** `Auth()` for a request; `onError` also sees what Auth.js logs while answering it. */
-  auth(request: Request, onError?: (error: unknown) => void): Promise<Response>;
+  /**
+   * `Auth()` for a request, optionally with a per-request adapter and events; `onError` also
+   * sees what Auth.js logs while answering it.
+   */
+  auth(request: Request, overrides?: AuthOverrides): Promise<Response>;
 }
 
 export function createAuthRuntime(config: AppConfig, deps: AuthDeps): AuthRuntime {
@@ -27,17 +36,24 @@ export function createAuthRuntime(config: AppConfig, deps: AuthDeps): AuthRuntim
   return {
     authConfig,
     providerTypes: providerIndex(authConfig),
-    auth(request, onError) {
-      if (!onError) return Auth(request, authConfig);
+    auth(request, overrides) {
+      if (!overrides) return Auth(request, authConfig);
+      const { onError, adapter, events } = overrides;
       return Auth(request, {
         ...authConfig,
-        logger: {
-          ...authConfig.logger,
-          error(error) {
-            onError(error);
-            authConfig.logger?.error?.(error);
-          },
-        },
+        ...(adapter ? { adapter } : {}),
+        ...(events ? { events: { ...authConfig.events, ...events } } : {}),
+        ...(onError
+          ? {
+            logger: {
+              ...authConfig.logger,
+              error(error) {
+                onError(error);
+                authConfig.logger?.error?.(error);
+              },
+            },
+          }
+          : {}),
       });
     },
   };

@@ -88,6 +88,43 @@ export interface PagesConfig {
 /** The generic OpenID Connect provider's id: `AUTH_OIDC_ISSUER` / `_ID` / `_SECRET`. */
 export const GENERIC_OIDC_ID = "oidc";
 
+/** At most `max` hits per `windowSec` seconds for one key. */
+export interface RateRule {
+  max: number;
+  windowSec: number;
+}
+
+/**
+ * The rate-limit rules, by bucket: the env variable that sets each and its default (at least
+ * as strict as Supabase Auth's). `AUTH_RATE_LIMIT_<NAME>=<max>/<seconds>` or `off`.
+ */
+export const RATE_LIMIT_DEFAULTS = {
+  /** Sign-in emails sent, per client IP (Supabase Auth: 30 emails an hour). */
+  email_ip: { env: "AUTH_RATE_LIMIT_EMAIL_IP", max: 30, windowSec: 3600 },
+  /** Sign-in emails sent to one address (Supabase Auth: 60 s between emails). */
+  email_address: { env: "AUTH_RATE_LIMIT_EMAIL_ADDRESS", max: 1, windowSec: 60 },
+  /** Sign-in starts (`POST /signin/<provider>`), per client IP. */
+  signin_ip: { env: "AUTH_RATE_LIMIT_SIGNIN_IP", max: 30, windowSec: 300 },
+  /** Callbacks (magic links followed, OAuth returns), per client IP. */
+  callback_ip: { env: "AUTH_RATE_LIMIT_CALLBACK_IP", max: 30, windowSec: 300 },
+  /** Password attempts (credentials callbacks), per client IP. */
+  password_ip: { env: "AUTH_RATE_LIMIT_PASSWORD_IP", max: 30, windowSec: 300 },
+  /** Password attempts for one account identifier (email or username). */
+  password_identifier: {
+    env: "AUTH_RATE_LIMIT_PASSWORD_IDENTIFIER",
+    max: 10,
+    windowSec: 900,
+  },
+  /** One-time code exchanges (token mode), per client IP. */
+  code_exchange_ip: {
+    env: "AUTH_RATE_LIMIT_CODE_EXCHANGE_IP",
+    max: 60,
+    windowSec: 300,
+  },
+} as const;
+
+export type RateBucket = keyof typeof RATE_LIMIT_DEFAULTS;
+
 export interface AppConfig {
   /** Auth.js secrets, newest first (`AUTH_SECRET_1..3` then `AUTH_SECRET`, as Auth.js orders them). */
   secrets: string[];
@@ -125,6 +162,15 @@ export interface AppConfig {
   /** OAuth / OIDC providers enabled by configuration, in the order Auth.js lists them. */
   oauthProviders: OAuthProviderSettings[];
   pages: PagesConfig;
+  /** Milliseconds one store call may wait for the database before answering 503. */
+  databaseTimeoutMs: number;
+  /** Each bucket's rule; `null` when switched off. */
+  rateLimits: Record<RateBucket, RateRule | null>;
+  /**
+   * The request header naming the client's IP (its first entry); `null` trusts none, and
+   * per-IP limits are off.
+   */
+  clientIpHeader: string | null;
   debug: boolean;
   /** Answer `GET /session` without going through `Auth()` (same answer, far less work). */
   fastSession: boolean;
@@ -216,6 +262,11 @@ export function loadConfig(env: Env): AppConfig {
       'Cannot start: AUTH_PASSWORD needs AUTH_STORE="sql" (the password tables are not exposed through the Data API)',
     );
   }
+  const databaseTimeoutMs = integer("AUTH_DB_TIMEOUT_MS", env.AUTH_DB_TIMEOUT_MS, {
+    min: 100,
+    max: 120_000,
+    fallback: 10_000,
+  });
   return {
     secrets,
     publicUrl,
@@ -236,6 +287,9 @@ export function loadConfig(env: Env): AppConfig {
     password,
     oauthProviders: readOAuthProviders(env),
     pages: readPages(env, allowedOrigins),
+    databaseTimeoutMs,
+    rateLimits: readRateLimits(env),
+    clientIpHeader: readClientIpHeader(env),
     debug: env.AUTH_DEBUG === "true",
     fastSession: oneOf(
       "AUTH_SESSION_FAST_PATH",
@@ -457,6 +511,40 @@ function parseSigningKey(value: string): SigningKeyInput {
     );
   }
   return { format: "pem", pem };
+}
+
+function readRateLimits(env: Env): Record<RateBucket, RateRule | null> {
+  const rules = {} as Record<RateBucket, RateRule | null>;
+  for (const [bucket, spec] of Object.entries(RATE_LIMIT_DEFAULTS)) {
+    const value = env[spec.env]?.trim();
+    let rule: RateRule | null = { max: spec.max, windowSec: spec.windowSec };
+    if (value === "off") rule = null;
+    else if (value) {
+      const m = value.match(/^(\d{1,9})\/(\d{1,9})$/);
+      const max = Number(m?.[1]);
+      const windowSec = Number(m?.[2]);
+      if (!m || max < 1 || windowSec < 1 || windowSec > 86_400) {
+        throw new ConfigError(
+          `Cannot start: ${spec.env} must be "<max>/<seconds>" (seconds from 1 to 86400) or "off"`,
+        );
+      }
+      rule = { max, windowSec };
+    }
+    rules[bucket as RateBucket] = rule;
+  }
+  return rules;
+}
+
+function readClientIpHeader(env: Env): string | null {
+  const value = env.AUTH_CLIENT_IP_HEADER?.trim().toLowerCase();
+  if (value === undefined || value === "") return "x-forwarded-for";
+  if (value === "none") return null;
+  if (!/^[a-z0-9-]{1,64}$/.test(value)) {
+    throw new ConfigError(
+      'Cannot start: AUTH_CLIENT_IP_HEADER must be a header name or "none"',
+    );
+  }
+  return value;
 }
 
 function readEmail(env: Env): EmailConfig | undefined {

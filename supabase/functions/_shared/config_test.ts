@@ -266,3 +266,24 @@ Deno.test("cookies are SameSite=None only for a cross-site frontend on https", (
     /AUTH_COOKIE_SAMESITE=none needs an https AUTH_URL/,
   );
 });
+
+Deno.test("loadConfig() reads rate limits: defaults, overrides, off, and refuses nonsense", () => {
+  const defaults = loadConfig(base);
+  assert.deepEqual(defaults.rateLimits.email_ip, { max: 30, windowSec: 3600 });
+  assert.deepEqual(defaults.rateLimits.email_address, { max: 1, windowSec: 60 });
+  assert.equal(defaults.clientIpHeader, "x-forwarded-for");
+  const set = loadConfig({
+    ...base,
+    AUTH_RATE_LIMIT_EMAIL_IP: "5/600",
+    AUTH_RATE_LIMIT_PASSWORD_IDENTIFIER: "off",
+    AUTH_CLIENT_IP_HEADER: "CF-Connecting-IP",
+  });
+  assert.deepEqual(set.rateLimits.email_ip, { max: 5, windowSec: 600 });
+  assert.equal(set.rateLimits.password_identifier, null);
+  assert.equal(set.clientIpHeader, "cf-connecting-ip");
+  assert.equal(loadConfig({ ...base, AUTH_CLIENT_IP_HEADER: "none" }).clientIpHeader, null);
+  for (const bad of ["5", "0/60", "5/0", "5/100000", "five/60", "-1/60"]) {
+    assertConfigError({ ...base, AUTH_RATE_LIMIT_EMAIL_IP: bad }, /AUTH_RATE_LIMIT_EMAIL_IP/);
+  }
+  assertConfigError({ ...base, AUTH_CLIENT_IP_HEADER: "x forwarded" }, /AUTH_CLIENT_IP_HEADER/);
+});

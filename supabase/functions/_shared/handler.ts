@@ -8,15 +8,19 @@
  * Deno.serve(createHandler("session"));
  * ```
  */
-import { createAuthOptions } from "./auth_options.ts";
+import type { AuthConfig } from "@auth/core";
+import { type Audit, createAudit } from "./audit.ts";
+import { allowedRedirect, createAuthOptions } from "./auth_options.ts";
 import type { AuthRuntime } from "./auth_runtime.ts";
 import { readBody } from "./body.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
 import { confirmPage } from "./confirm_page.ts";
 import { corsPreflight } from "./cors.ts";
 import { createCsrfPair, csrfCookieName, readCookie, verifyCsrf } from "./csrf.ts";
-import { HttpError } from "./errors.ts";
+import { describe, HttpError, isConnectionError, UnavailableError } from "./errors.ts";
+import { normalizeEmail } from "./email_address.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { clientIp, limit, RateLimitedError } from "./rate_limit.ts";
 import { frontendPage, refineRedirect } from "./redirects.ts";
 import { withResponseHeaders } from "./respond.ts";
 import { createFastSession } from "./session_fast.ts";
@@ -98,8 +102,10 @@ export function createHandler(
     );
   if (!fastSession) loadRuntime().catch((error) => log(`Cannot load Auth.js: ${error}`));
   const sessionCookie = sessionCookieName(config.publicUrl);
+  const audit = createAudit(store, log);
+  survivePoolRejections(log);
 
-  async function handle(req: Request): Promise<Response> {
+  async function handle(req: Request, ctx: RequestContext): Promise<Response> {
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
     const [action, providerId, ...extra] = actionSegments(url, config.basePath);
     if (
@@ -130,13 +136,30 @@ export function createHandler(
         `Missing provider: use /${group}/<provider>`,
       );
     }
+    const callbackUrl = url.searchParams.get("callbackUrl");
+    if (callbackUrl) {
+      if (!isHttpUrl(callbackUrl, url.origin)) {
+        // Auth.js answers this with a 500 "configuration" error.
+        throw new HttpError(
+          400,
+          "invalid_callback_url",
+          "Cannot use callbackUrl: it must be an http(s) URL or a path",
+        );
+      }
+      // Auth.js echoes the query's callbackUrl into its pages before any check: only ever
+      // let it see an allowed one.
+      url.searchParams.set(
+        "callbackUrl",
+        allowedRedirect(callbackUrl, url.origin, config.allowedOrigins),
+      );
+    }
     const bearer = spec.bearer ? readBearerToken(req) : undefined;
     if (fastSession && req.method === "GET" && !providerId) {
       const answer = await fastSession(req);
       if (answer) return bearer === undefined ? answer : await forBearer(answer);
     }
     const { auth, providerTypes } = await loadRuntime();
-    if (bearer !== undefined) return await handleBearer(req, url, bearer, auth);
+    if (bearer !== undefined) return await handleBearer(req, url, bearer, auth, ctx);
     if (providerId && !providerTypes.has(providerId)) {
       throw new HttpError(
         404,
@@ -162,11 +185,13 @@ export function createHandler(
     }
 
     let body: string | undefined;
+    let fields: Record<string, unknown> | undefined;
+    const providerType = providerId ? providerTypes.get(providerId) : undefined;
     if (req.method === "POST") {
       const parsed = await readBody(req);
       body = parsed.text;
-      const credentials = providerId !== undefined &&
-        providerTypes.get(providerId) === "credentials";
+      fields = parsed.fields;
+      const credentials = providerType === "credentials";
       if (spec.csrfOnPost || credentials) {
         await verifyCsrf({
           cookieValue: readCookie(
@@ -178,13 +203,47 @@ export function createHandler(
         });
       }
     }
+    await enforceLimits(group, providerType, fields, ctx);
+    if (group === "callback" && providerType === "email" && !url.searchParams.get("token")) {
+      // Auth.js calls this a configuration error (a 500 page); it is a mangled link.
+      throw new HttpError(400, "invalid_link", "Cannot sign in: the link has no token");
+    }
 
     // What Auth.js logs while answering is kept to explain its "Configuration" redirects.
+    // Per request: events that know who is asking, and a store that notices when the
+    // database is gone (Auth.js would otherwise answer a null session or an error page).
     const errors: unknown[] = [];
     const response = await auth(
-      new Request(url, { method: req.method, headers: req.headers, body }),
-      (error) => errors.push(error),
+      new Request(url, {
+        method: req.method,
+        headers: sanitizeCookies(req.headers, url.origin),
+        body,
+      }),
+      {
+        onError: (error) => errors.push(error),
+        adapter: watchStore(store, ctx, group === "callback" && providerType === "email"),
+        events: auditEvents(audit, ctx),
+      },
     );
+    if (ctx.databaseDown) {
+      await response.body?.cancel();
+      throw new UnavailableError("Cannot reach the database: try again shortly");
+    }
+    if (group === "signin" || group === "callback") {
+      const error = await authErrorOf(response, config.basePath);
+      if (error) {
+        await audit("signin_failed", {
+          ...who(ctx),
+          provider: providerId ?? null,
+          detail: { error, action: group },
+        });
+      }
+    }
+    if (group === "error" && response.status === 500) {
+      // The page describes an earlier failure (`?error=Configuration`); this request did
+      // not fail, and anyone can ask for it.
+      return new Response(response.body, { status: 200, headers: response.headers });
+    }
     return refineRedirect(await normalize(response), {
       url,
       action: group,
@@ -205,6 +264,7 @@ export function createHandler(
     url: URL,
     bearer: string,
     auth: AuthRuntime["auth"],
+    ctx: RequestContext,
   ): Promise<Response> {
     const csrf = await createCsrfPair(config.secrets);
     const headers = new Headers(req.headers);
@@ -226,9 +286,15 @@ export function createHandler(
       }
       headers.delete("Content-Length");
     }
-    return await forBearer(
-      await normalize(await auth(new Request(url, { method: req.method, headers, body }))),
-    );
+    const response = await auth(new Request(url, { method: req.method, headers, body }), {
+      adapter: watchStore(store, ctx, false),
+      events: auditEvents(audit, ctx),
+    });
+    if (ctx.databaseDown) {
+      await response.body?.cancel();
+      throw new UnavailableError("Cannot reach the database: try again shortly");
+    }
+    return await forBearer(await normalize(response));
   }
 
   /**
@@ -248,7 +314,226 @@ export function createHandler(
     return new Response(response.body, { status: response.status, headers: out });
   }
 
-  return withResponseHeaders(handle, { allowedOrigins: config.allowedOrigins, log });
+  const rules = config.rateLimits;
+
+  /** The rate limits that apply, counted before Auth.js does any work. `fields`: a POST's. */
+  async function enforceLimits(
+    group: FunctionGroup,
+    providerType: string | undefined,
+    fields: Record<string, unknown> | undefined,
+    ctx: RequestContext,
+  ) {
+    if (group === "signin" && providerType && fields) {
+      await limit(store, { bucket: "signin_ip", key: ctx.ip, rule: rules.signin_ip });
+      if (providerType === "email") {
+        // Checked here so a malformed address is a 400, not a redirect to an error page.
+        // The address first: repeats to one address must not use up the IP's budget.
+        const email = normalizeEmail(fields.email);
+        await limit(store, { bucket: "email_address", key: email, rule: rules.email_address });
+        await limit(store, { bucket: "email_ip", key: ctx.ip, rule: rules.email_ip });
+      }
+    }
+    if (group === "callback" && providerType === "credentials" && fields) {
+      const identifier = fields.email ?? fields.username;
+      await limit(store, { bucket: "password_ip", key: ctx.ip, rule: rules.password_ip });
+      await limit(store, {
+        bucket: "password_identifier",
+        key: typeof identifier === "string" ? identifier.trim().toLowerCase() : undefined,
+        rule: rules.password_identifier,
+      });
+    } else if (group === "callback") {
+      await limit(store, { bucket: "callback_ip", key: ctx.ip, rule: rules.callback_ip });
+    }
+  }
+
+  return withResponseHeaders(async (req) => {
+    const ctx: RequestContext = {
+      ip: clientIp(req, config.clientIpHeader),
+      userAgent: req.headers.get("User-Agent")?.slice(0, 512),
+      databaseDown: false,
+    };
+    try {
+      return await handle(req, ctx);
+    } catch (error) {
+      if (error instanceof RateLimitedError && error.first) {
+        await audit("rate_limited", {
+          ...who(ctx),
+          detail: { bucket: error.bucket, action: group },
+        });
+      }
+      throw error;
+    }
+  }, { allowedOrigins: config.allowedOrigins, log });
+}
+
+/** More chunks than a session ever needs (Auth.js splits at ~4 KB; a JWE is 1 to 3). */
+const MAX_SESSION_CHUNKS = 16;
+
+/**
+ * Cleans the cookies Auth.js will read: drops forged session-cookie chunks beyond
+ * `MAX_SESSION_CHUNKS` (or with a non-canonical index), since Auth.js answers each chunk it
+ * sees with a clearing `Set-Cookie` and hundreds of junk chunks would buy a response too
+ * large for clients and proxies; and drops a callback-url cookie that is not an http(s) URL,
+ * which Auth.js would answer with a 500 "configuration" error on every action.
+ */
+function sanitizeCookies(headers: Headers, origin: string): Headers {
+  const cookie = headers.get("Cookie");
+  if (!cookie || !/session-token\.|callback-url/.test(cookie)) return headers;
+  const kept = cookie.split(";").filter((part) => {
+    const eq = part.indexOf("=");
+    const name = part.slice(0, eq).trim();
+    if (name.endsWith("authjs.callback-url")) {
+      const raw = part.slice(eq + 1).trim();
+      let value = raw;
+      try {
+        value = decodeURIComponent(raw);
+      } catch {
+        // Auth.js's cookie parser keeps undecodable values as they are
+      }
+      return eq !== -1 && isHttpUrl(value, origin);
+    }
+    const chunk = name.match(/session-token\.(.*)$/);
+    return !chunk || (/^(0|[1-9]\d?)$/.test(chunk[1]!) && Number(chunk[1]) < MAX_SESSION_CHUNKS);
+  });
+  const bounded = new Headers(headers);
+  bounded.set("Cookie", kept.join(";"));
+  return bounded;
+}
+
+/** What Auth.js accepts as a callback URL: http(s), absolute or a path on `origin`. */
+function isHttpUrl(value: string, origin: string): boolean {
+  try {
+    const url = new URL(value, value.startsWith("/") ? origin : undefined);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+let survivingPoolRejections = false;
+
+/**
+ * When the database drops connections, `npm:postgres` (under Deno's Node compatibility) can
+ * reject a connect promise that nobody holds; unhandled, that would end the whole isolate
+ * and every request in it. Connection errors are logged instead; the request that needed the
+ * database has already answered 503. Anything else still ends the isolate.
+ */
+function survivePoolRejections(log: (line: string) => void) {
+  if (survivingPoolRejections) return;
+  survivingPoolRejections = true;
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (!isConnectionError(event.reason)) return;
+    event.preventDefault();
+    log(`Database connection lost: ${describe(event.reason)}`);
+  });
+}
+
+/** What one request carries through the handler. */
+interface RequestContext {
+  ip: string | undefined;
+  userAgent: string | undefined;
+  /** Set when a store call failed because the database could not be reached. */
+  databaseDown: boolean;
+  /** Set when a concurrent sign-in had created the user first. */
+  userExisted?: boolean;
+}
+
+function who(ctx: RequestContext) {
+  return { ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null };
+}
+
+/**
+ * The store, noting in `ctx` when a call fails for want of a database. On an email callback
+ * it also settles a race: two links for one new address followed at once both find no user
+ * and both create one; the loser's unique violation becomes the winner's user, which is what
+ * it would have found a moment later (the address is verified by the link either way).
+ */
+function watchStore(store: Store, ctx: RequestContext, emailCallback: boolean): Store {
+  const watched = {} as Record<string, unknown>;
+  for (const [name, value] of Object.entries(store)) {
+    watched[name] = typeof value !== "function" ? value : async (...args: unknown[]) => {
+      try {
+        return await value.apply(store, args);
+      } catch (error) {
+        if (isConnectionError(error)) ctx.databaseDown = true;
+        const email = (args[0] as { email?: unknown } | undefined)?.email;
+        if (
+          emailCallback && name === "createUser" && typeof email === "string" &&
+          (error as { code?: unknown }).code === "23505"
+        ) {
+          const existing = await store.getUserByEmail(email);
+          if (existing) {
+            ctx.userExisted = true;
+            return existing;
+          }
+        }
+        throw error;
+      }
+    };
+  }
+  return watched as unknown as Store;
+}
+
+/** Auth.js events, written to the audit log with the request's IP and user agent. */
+function auditEvents(audit: Audit, ctx: RequestContext): AuthConfig["events"] {
+  return {
+    async signIn({ user, account, isNewUser }) {
+      await audit("signin", {
+        ...who(ctx),
+        userId: user.id ?? null,
+        provider: account?.provider ?? null,
+        detail: { type: account?.type ?? null, newUser: Boolean(isNewUser && !ctx.userExisted) },
+      });
+    },
+    async signOut(message) {
+      const userId = "session" in message
+        ? message.session?.userId
+        : (message.token?.sub as string | undefined);
+      await audit("signout", { ...who(ctx), userId: userId ?? null });
+    },
+    async createUser({ user }) {
+      if (ctx.userExisted) return;
+      await audit("user_created", { ...who(ctx), userId: user.id ?? null });
+    },
+    async linkAccount({ user, account }) {
+      await audit("account_linked", {
+        ...who(ctx),
+        userId: user.id ?? null,
+        provider: account.provider,
+        detail: { type: account.type },
+      });
+    },
+  };
+}
+
+/**
+ * The error Auth.js redirects to after a failed sign-in (`/error?error=Verification`,
+ * `/signin?error=CredentialsSignin`), from `Location` or the JSON `{ url }` answer.
+ */
+async function authErrorOf(
+  response: Response,
+  basePath: string,
+): Promise<string | undefined> {
+  let location = response.headers.get("Location");
+  if (
+    !location && response.status === 200 &&
+    response.headers.get("Content-Type")?.includes("json")
+  ) {
+    try {
+      location = (await response.clone().json())?.url ?? null;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!location) return undefined;
+  try {
+    const url = new URL(location);
+    const error = url.searchParams.get("error");
+    const page = url.pathname.slice(basePath.length);
+    return error && (page === "/error" || page === "/signin") ? error.slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

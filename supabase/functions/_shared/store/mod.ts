@@ -38,7 +38,7 @@ export interface Store {
   updateUser(
     user: Partial<AdapterUser> & Pick<AdapterUser, "id">,
   ): Promise<AdapterUser>;
-  /** Also removes the user's sessions, accounts and authenticators. */
+  /** Also removes the user's sessions, accounts, authenticators and pending sign-in links. */
   deleteUser(userId: string): Promise<AdapterUser | null>;
   linkAccount(account: AdapterAccount): Promise<AdapterAccount>;
   unlinkAccount(
@@ -81,6 +81,15 @@ export interface Store {
    * exactly one gets it. Expired codes are swept on the way.
    */
   consumeTokenCode(codeHash: string): Promise<TokenCode | null>;
+  /**
+   * Counts one hit against a rate-limit rule in one atomic statement: the window starts at
+   * the key's first hit and lasts `windowSec`; `hits` includes this one.
+   */
+  hitRateLimit(
+    hit: { bucket: string; key: string; windowSec: number },
+  ): Promise<{ hits: number; retryAfterSec: number }>;
+  /** Appends one event to `next_auth.audit_log`. */
+  appendAudit(entry: AuditEntry): Promise<void>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -97,6 +106,16 @@ export interface TokenCode {
   expires: Date;
 }
 
+/** One row of `next_auth.audit_log`, as the functions write it (never tokens or secrets). */
+export interface AuditEntry {
+  event: string;
+  userId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  provider?: string | null;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
 const stores = new Map<string, Store>();
 
 /**
@@ -110,18 +129,19 @@ export function createStore(
       AppConfig,
       "databaseUrl" | "databasePrepare" | "databasePoolSize"
     >
-    & Partial<Pick<AppConfig, "storeDriver" | "rest">>,
+    & Partial<Pick<AppConfig, "storeDriver" | "rest" | "databaseTimeoutMs">>,
 ): Store {
   const rest = config.storeDriver === "rest" ? config.rest : undefined;
   const key = rest
     ? `rest|${rest.url}`
-    : `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}`;
+    : `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}|${config.databaseTimeoutMs}`;
   let store = stores.get(key);
   if (!store) {
     const created = rest ? createRestStore(rest) : createSqlStore({
       url: config.databaseUrl,
       prepare: config.databasePrepare,
       max: config.databasePoolSize,
+      timeoutMs: config.databaseTimeoutMs,
     });
     store = {
       ...created,

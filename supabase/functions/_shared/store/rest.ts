@@ -328,6 +328,35 @@ export function createRestStore(options: RestStoreOptions): Store {
       return parseVerificationToken(row);
     },
 
+    async hitRateLimit({ bucket, key, windowSec }) {
+      // The same atomic upsert the sql driver runs, as a function PostgREST exposes.
+      const rows = await run<{ hits: number; retry_after: number }[]>(
+        "hit rate limit",
+        (await connect()).schema("next_auth").rpc("hit_rate_limit", {
+          p_bucket: bucket,
+          p_key: key,
+          p_window_sec: windowSec,
+        }),
+      );
+      const row = rows?.[0];
+      if (!row) throw new Error("Cannot count a rate-limit hit: no row returned");
+      return { hits: row.hits, retryAfterSec: row.retry_after };
+    },
+
+    async appendAudit(entry) {
+      await run(
+        "append audit entry",
+        (await table("audit_log")).insert({
+          event: entry.event,
+          user_id: isUuid(entry.userId) ? entry.userId : null,
+          ip: entry.ip ?? null,
+          user_agent: entry.userAgent?.slice(0, 512) ?? null,
+          provider: entry.provider ?? null,
+          detail: entry.detail ?? {},
+        }),
+      );
+    },
+
     async createTokenCode(code) {
       await run(
         "create token code",

@@ -17,7 +17,7 @@ import type {
   AdapterUser,
   VerificationToken,
 } from "@auth/core/adapters";
-import type { Store } from "./mod.ts";
+import type { AuditEntry, Store } from "./mod.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 
 export interface SqlStoreOptions {
@@ -26,6 +26,8 @@ export interface SqlStoreOptions {
   prepare?: boolean;
   /** Connections in the pool; an Edge isolate serves few requests at once. */
   max?: number;
+  /** How long one call may wait for the database before it fails as unavailable. */
+  timeoutMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -95,7 +97,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     );
   const one = <T>(rows: readonly Row[]): T | null => (rows[0] as T | undefined) ?? null;
 
-  return {
+  const store: Store = {
     async createUser(user) {
       const sql = await connect();
       const values = pick(user, USER_COLUMNS);
@@ -158,11 +160,18 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     async deleteUser(id) {
       const sql = await connect();
       if (!isUuid(id)) return null;
-      // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE).
+      // Sessions, accounts and authenticators go with the user (ON DELETE CASCADE); pending
+      // sign-in links for their address go in the same statement.
       return one<AdapterUser>(
         await sql`
-        delete from next_auth.users where id = ${id}
-        returning id, name, email, "emailVerified", image`,
+        with deleted as (
+          delete from next_auth.users where id = ${id}
+          returning id, name, email, "emailVerified", image
+        ), links as (
+          delete from next_auth.verification_tokens
+          where identifier = (select email from deleted)
+        )
+        select * from deleted`,
       );
     },
 
@@ -261,11 +270,17 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     async useVerificationToken({ identifier, token }) {
       const sql = await connect();
+      if (typeof token !== "string") return null;
+      // Auth.js passes no identifier when the link carries none; it compares afterwards.
       return one<VerificationToken>(
-        await sql`
-        delete from next_auth.verification_tokens
-        where identifier = ${identifier} and token = ${token}
-        returning identifier, token, expires`,
+        typeof identifier === "string"
+          ? await sql`
+            delete from next_auth.verification_tokens
+            where identifier = ${identifier} and token = ${token}
+            returning identifier, token, expires`
+          : await sql`
+            delete from next_auth.verification_tokens where token = ${token}
+            returning identifier, token, expires`,
       );
     },
 
@@ -321,6 +336,22 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       return row;
     },
 
+    async hitRateLimit({ bucket, key, windowSec }) {
+      const sql = await connect();
+      const [row] = await sql`
+        select hits, retry_after from next_auth.hit_rate_limit(${bucket}, ${key}, ${windowSec})`;
+      return { hits: row!.hits as number, retryAfterSec: row!.retry_after as number };
+    },
+
+    async appendAudit(entry: AuditEntry) {
+      const sql = await connect();
+      await sql`
+        insert into next_auth.audit_log (event, user_id, ip, user_agent, provider, detail)
+        values (${entry.event}, ${isUuid(entry.userId) ? entry.userId : null},
+                ${entry.ip ?? null}, ${entry.userAgent?.slice(0, 512) ?? null},
+                ${entry.provider ?? null}, ${sql.json(entry.detail ?? {})})`;
+    },
+
     passwords: createSqlPasswordStore(connect),
 
     async createTokenCode(code) {
@@ -352,9 +383,41 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async close() {
+      closed = true;
       const pending = client;
       client = undefined;
       if (pending) await (await pending).end({ timeout: 5 });
     },
   };
+
+  // A connection the server drops during its handshake can leave npm:postgres waiting
+  // forever, and with it every query queued on that connection. Past the timeout the call
+  // fails as "database unavailable" (a 503) and the pool is replaced, so the store recovers
+  // by itself once the database is back.
+  let closed = false;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const guarded = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(store)) {
+    guarded[name] = name === "close" || typeof method !== "function" ? method : (
+      ...args: unknown[]
+    ) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const pool = client;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // The stuck pool is left to its own timeouts: ending it mid-handshake makes
+          // npm:postgres reject a promise nobody can catch. The next call opens a new one.
+          if (client === pool && !closed) client = undefined;
+          reject(
+            Object.assign(new Error(`Cannot reach the database within ${timeoutMs} ms`), {
+              code: "CONNECT_TIMEOUT",
+            }),
+          );
+        }, timeoutMs);
+      });
+      const call = (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    };
+  }
+  return guarded as unknown as Store;
 }

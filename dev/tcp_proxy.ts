@@ -1,0 +1,124 @@
+/**
+ * A TCP proxy that can cut the line: the fault tests put it between the functions and the
+ * database (PGlite or PostgreSQL alike) and take the database "away" — open connections
+ * reset, new ones refused — then bring it back, without stopping any server.
+ *
+ * @example
+ * ```ts
+ * const proxy = await startTcpProxy({ targetHost: "127.0.0.1", targetPort: 5432 });
+ * // connect to 127.0.0.1:${proxy.port} ...
+ * proxy.cut();      // the database is gone
+ * proxy.restore();  // and back
+ * await proxy.stop();
+ * ```
+ */
+
+export interface TcpProxy {
+  port: number;
+  /** Resets every open connection and stops listening (connections refused) until `restore()`. */
+  cut(): void;
+  restore(): void;
+  /** How many times `cut()` took the line down. */
+  readonly faults: number;
+  /** Connections accepted so far (including those refused while cut). */
+  readonly connections: number;
+  stop(): Promise<void>;
+}
+
+export function startTcpProxy(
+  { targetHost, targetPort, port = 0 }: {
+    targetHost: string;
+    targetPort: number;
+    port?: number;
+  },
+): Promise<TcpProxy> {
+  const open = new Set<Deno.Conn>();
+  let listener: Deno.Listener | undefined;
+  let faults = 0;
+  let connections = 0;
+
+  const close = (conn: Deno.Conn) => {
+    open.delete(conn);
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  };
+
+  async function pump(from: Deno.Conn, to: Deno.Conn) {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buffer);
+        if (n === null) break;
+        for (let offset = 0; offset < n;) {
+          offset += await to.write(buffer.subarray(offset, n));
+        }
+      }
+    } catch {
+      // one side went away: end both
+    } finally {
+      close(from);
+      close(to);
+    }
+  }
+
+  async function serve(client: Deno.Conn) {
+    connections++;
+    open.add(client);
+    let upstream: Deno.Conn;
+    try {
+      upstream = await Deno.connect({ hostname: targetHost, port: targetPort });
+    } catch {
+      return close(client);
+    }
+    if (!open.has(client)) return close(upstream);
+    open.add(upstream);
+    await Promise.all([pump(client, upstream), pump(upstream, client)]);
+  }
+
+  // While cut, nothing listens: clients get "connection refused", as from a stopped server.
+  function listen(at: number) {
+    const current = Deno.listen({ hostname: "127.0.0.1", port: at });
+    listener = current;
+    (async () => {
+      for await (const conn of current) void serve(conn);
+    })().catch(() => {});
+    return (current.addr as Deno.NetAddr).port;
+  }
+
+  function unlisten() {
+    try {
+      listener?.close();
+    } catch {
+      // already closed
+    }
+    listener = undefined;
+  }
+
+  const boundPort = listen(port);
+  return Promise.resolve({
+    port: boundPort,
+    cut() {
+      if (!listener) return;
+      faults++;
+      unlisten();
+      for (const conn of [...open]) close(conn);
+    },
+    restore() {
+      if (!listener) listen(boundPort);
+    },
+    get faults() {
+      return faults;
+    },
+    get connections() {
+      return connections;
+    },
+    stop() {
+      unlisten();
+      for (const conn of [...open]) close(conn);
+      return Promise.resolve();
+    },
+  });
+}
