@@ -11,13 +11,19 @@
  */
 import { HttpError } from "./errors.ts";
 
+/** The normalised address, or null when `value` is not plausibly one mailbox. */
+export function parseEmail(value: unknown): string | null {
+  const email = typeof value === "string" ? value.normalize("NFKC").trim().toLowerCase() : "";
+  return MAILBOX.test(email) && email.length <= 254 ? email : null;
+}
+
 // One local part and one domain, each without quotes, commas, semicolons, colons,
 // brackets, spaces or control characters (they confuse address parsers).
 const MAILBOX = /^[^\s\p{Cc}@",;:<>()[\]\\]{1,64}@[^\s\p{Cc}@",;:<>()[\]\\]{1,253}$/u;
 
 export function normalizeEmail(value: unknown): string {
-  const email = typeof value === "string" ? value.normalize("NFKC").trim().toLowerCase() : "";
-  if (!MAILBOX.test(email) || email.length > 254) {
+  const email = parseEmail(value);
+  if (email === null) {
     throw new HttpError(
       400,
       "invalid_email",

@@ -13,13 +13,8 @@
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
 
-const EMAIL = /^[^\s@,;:<>"()[\]\\]{1,64}@[^\s@,;:<>"()[\]\\]+\.[^\s@,;:<>"()[\]\\]+$/;
-
-/** Lower-cased and trimmed, as Auth.js stores magic-link users; null when not an address. */
-export function normalizeEmail(value: string): string | null {
-  const email = value.trim().toLowerCase();
-  return email.length <= 254 && EMAIL.test(email) ? email : null;
-}
+/** Normalised as the email sign-in does (one rule for every flow); null when not an address. */
+export { parseEmail as normalizeEmail } from "./email_address.ts";
 
 const COMMON = new Set([
   "password",

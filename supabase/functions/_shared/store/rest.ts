@@ -23,6 +23,13 @@ import type {
   VerificationToken,
 } from "@auth/core/adapters";
 import { UnavailableError } from "../errors.ts";
+import {
+  ACCOUNT_COLUMNS,
+  AUTHENTICATOR_COLUMNS,
+  isUuid,
+  type Row,
+  USER_COLUMNS,
+} from "./columns.ts";
 import type { PasswordStore, Store } from "./mod.ts";
 
 export interface RestStoreOptions {
@@ -34,40 +41,9 @@ export interface RestStoreOptions {
   fetch?: typeof fetch;
 }
 
-type Row = Record<string, unknown>;
-
 const USER_SELECT = "id, name, email, emailVerified, image";
 const SESSION_SELECT = "id, sessionToken, userId, expires";
 const TOKEN_SELECT = "identifier, token, expires";
-const USER_COLUMNS = ["name", "email", "emailVerified", "image"] as const;
-const ACCOUNT_COLUMNS = [
-  "userId",
-  "type",
-  "provider",
-  "providerAccountId",
-  "refresh_token",
-  "access_token",
-  "expires_at",
-  "token_type",
-  "scope",
-  "id_token",
-  "session_state",
-  "oauth_token_secret",
-  "oauth_token",
-] as const;
-const AUTHENTICATOR_COLUMNS = [
-  "credentialID",
-  "userId",
-  "providerAccountId",
-  "credentialPublicKey",
-  "counter",
-  "credentialDeviceType",
-  "credentialBackedUp",
-  "transports",
-] as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);
 
 /** JSON timestamps (`2026-12-03T16:30:01.123+00:00`) back to the `Date`s Auth.js expects. */
 export function parseTimestamp(value: unknown): Date | null {

@@ -17,6 +17,14 @@ import type {
   AdapterUser,
   VerificationToken,
 } from "@auth/core/adapters";
+import {
+  ACCOUNT_COLUMNS,
+  AUTHENTICATOR_COLUMNS,
+  isUuid,
+  pick,
+  type Row,
+  USER_COLUMNS,
+} from "./columns.ts";
 import type { AuditEntry, Store } from "./mod.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 
@@ -30,29 +38,6 @@ export interface SqlStoreOptions {
   timeoutMs?: number;
 }
 
-type Row = Record<string, unknown>;
-
-const USER_COLUMNS = ["name", "email", "emailVerified", "image"] as const;
-const ACCOUNT_COLUMNS = [
-  "userId",
-  "type",
-  "provider",
-  "providerAccountId",
-  "refresh_token",
-  "access_token",
-  "expires_at",
-  "token_type",
-  "scope",
-  "id_token",
-  "session_state",
-  "oauth_token_secret",
-  "oauth_token",
-] as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are uuid columns: anything else cannot match a row, and must not reach Postgres as one. */
-const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);
-
 /** Account and authenticator rows leave out what is unset, as Auth.js's optional fields do. */
 function compact<T>(row: Row): T {
   const out: Row = {};
@@ -60,15 +45,6 @@ function compact<T>(row: Row): T {
     if (value !== null) out[key] = value;
   }
   return out as T;
-}
-
-function pick(source: object, columns: readonly string[]): Row {
-  const out: Row = {};
-  for (const column of columns) {
-    const value = (source as Row)[column];
-    if (value !== undefined) out[column] = value;
-  }
-  return out;
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
@@ -295,18 +271,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     async createAuthenticator(authenticator) {
       const sql = await connect();
       const rows = await sql`
-        insert into next_auth.authenticators ${
-        sql(pick(authenticator, [
-          "credentialID",
-          "userId",
-          "providerAccountId",
-          "credentialPublicKey",
-          "counter",
-          "credentialDeviceType",
-          "credentialBackedUp",
-          "transports",
-        ]))
-      }
+        insert into next_auth.authenticators ${sql(pick(authenticator, AUTHENTICATOR_COLUMNS))}
         returning *`;
       return rows[0] as unknown as AdapterAuthenticator;
     },
