@@ -110,6 +110,18 @@ export interface AuthClient {
    * `state`; cleans them from the address bar. True when a session was obtained.
    */
   handleRedirectCallback(url?: string): Promise<boolean>;
+  /**
+   * A short-lived Supabase access token for the signed-in user (the `access-token` function:
+   * `sub` = the user's id, `role` = `authenticated`), or null when signed out. Cached until
+   * shortly before it expires. Hand it to supabase-js to query under Row Level Security:
+   *
+   * ```ts
+   * const supabase = createClient(SUPABASE_URL, SUPABASE_PUBLISHABLE_KEY, {
+   *   accessToken: () => auth.accessToken(),
+   * });
+   * ```
+   */
+  accessToken(): Promise<string | null>;
   /** The last known state, without a request. */
   readonly state: SessionState;
   /** Calls `listener` now and on every change; returns the unsubscribe function. */
@@ -361,8 +373,29 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     cleanups.push(() => clearInterval(timer));
   }
 
+  let access: { token: string; expiresAt: number; owner: string } | undefined;
+  /** Refreshed this many seconds before the token's `exp`, so a query never carries a stale one. */
+  const ACCESS_MARGIN = 30;
+
+  async function accessToken(): Promise<string | null> {
+    const owner = identity(state);
+    if (access && access.owner === owner && access.expiresAt - ACCESS_MARGIN > Date.now() / 1000) {
+      return access.token;
+    }
+    access = undefined;
+    const response = await request("/access-token");
+    if (response.status === 401) {
+      await response.body?.cancel();
+      return null;
+    }
+    const body = await json<{ access_token: string; expires_at: number }>(response);
+    access = { token: body.access_token, expiresAt: body.expires_at, owner };
+    return body.access_token;
+  }
+
   return {
     mode,
+    accessToken,
     getSession: () => refresh(true),
     getCsrfToken,
     getProviders,
