@@ -8,7 +8,7 @@
  * config.publicUrl.href; // "https://abc.supabase.co/functions/v1"
  * ```
  */
-import { BUILTIN_PROVIDERS } from "./builtin_providers.ts";
+import { BUILTIN_PROVIDER_IDS } from "./builtin_provider_ids.ts";
 import { ConfigError } from "./errors.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -607,7 +607,7 @@ export function providerEnvPrefix(id: string): string {
 
 function readOAuthProviders(env: Env): OAuthProviderSettings[] {
   const providers: OAuthProviderSettings[] = [];
-  for (const id of [GENERIC_OIDC_ID, ...Object.keys(BUILTIN_PROVIDERS)]) {
+  for (const id of [GENERIC_OIDC_ID, ...BUILTIN_PROVIDER_IDS]) {
     const prefix = providerEnvPrefix(id);
     const clientId = env[`${prefix}_ID`];
     const clientSecret = env[`${prefix}_SECRET`] || undefined;
