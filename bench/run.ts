@@ -91,9 +91,23 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
   };
 }
 
-let nextPort = 39100;
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+function stop(child: Deno.ChildProcess) {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // already exited
+  }
+}
 async function measure(target: Target, headers: Record<string, string>) {
-  const port = nextPort++;
+  const port = freePort();
   const child = spawnFunction(target, port);
   const url = `http://127.0.0.1:${port}${target.path}`;
   try {
@@ -111,20 +125,20 @@ async function measure(target: Target, headers: Record<string, string>) {
     const cpuUs = (cpuSeconds(child.pid) - cpuBefore) * 1e6 / result.requests;
     return { ...result, coldMs, cpuUs, memoryMb: peakMemoryMb(child.pid) };
   } finally {
-    child.kill("SIGTERM");
+    stop(child);
     await child.status;
   }
 }
 
-async function coldStart(target: Target, headers: Record<string, string>, runs = 3) {
+async function coldStart(target: Target, headers: Record<string, string>, runs = 9) {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const port = nextPort++;
+    const port = freePort();
     const child = spawnFunction(target, port);
     try {
       times.push(await untilAnswered(`http://127.0.0.1:${port}${target.path}`, headers));
     } finally {
-      child.kill("SIGTERM");
+      stop(child);
       await child.status;
     }
   }
@@ -232,7 +246,7 @@ try {
   console.log("\nRatios (session function vs stock Auth(), same run):");
   for (const line of ratios) console.log(`  ${line}`);
   console.log(
-    `\nCold start (process start to first answer, median of 3): hello ${
+    `\nCold start (process start to first answer, median of 9): hello ${
       coldHello.toFixed(0)
     } ms, session ${coldSession.toFixed(0)} ms (${(coldSession / coldHello).toFixed(2)}x hello)`,
   );
