@@ -56,7 +56,7 @@ Deno.test("deploy --dry-run validates the secrets and prints every step, never a
       "$ supabase functions deploy --no-verify-jwt --use-api --yes --project-ref abcdefghijklmnopqrst",
     ]);
     assert.match(stdout, /set 3 secrets: AUTH_ALLOWED_ORIGINS, AUTH_JWT_PRIVATE_KEY, AUTH_SECRET/);
-    assert.match(stdout, /deploy access-token, callback, .*oidc.*webauthn-options/);
+    assert.match(stdout, /deploy access-token, account, callback, .*oidc.*webauthn-options/);
     assert.match(
       stdout,
       /issuer https:\/\/abcdefghijklmnopqrst\.supabase\.co\/functions\/v1\/oidc/,

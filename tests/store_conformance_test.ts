@@ -31,7 +31,9 @@ storeConformance(
       user: async (id) => first(await sql`select * from next_auth.users where id = ${id}`),
       session: async (token) =>
         first(
-          await sql`select * from next_auth.sessions where "sessionToken" = ${token}`,
+          // Auth.js's columns (the table also keeps device and last-seen for session management).
+          await sql`select id, "sessionToken", "userId", expires from next_auth.sessions
+            where "sessionToken" = ${token}`,
         ),
       account: async ({ provider, providerAccountId }) =>
         compact(
@@ -91,7 +93,12 @@ if (SUPABASE_URL && SERVICE_ROLE_KEY) {
     await api.from("verification_tokens").delete().like("identifier", "%@example.com");
     const db: DbReader = {
       user: (id) => read("users", { id }),
-      session: (sessionToken) => read("sessions", { sessionToken }),
+      session: async (sessionToken) => {
+        const row = await read("sessions", { sessionToken });
+        if (!row) return row;
+        const { id, userId, expires } = row as Record<string, unknown>;
+        return { id, sessionToken, userId, expires };
+      },
       account: async (key) => compact((await read("accounts", key)) ?? undefined),
       verificationToken: (key) => read("verification_tokens", key),
       authenticator: (credentialID) => read("authenticators", { credentialID }),

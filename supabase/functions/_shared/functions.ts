@@ -10,6 +10,7 @@
  */
 import { createHandler, FUNCTION_GROUPS, type FunctionGroup, type HandlerDeps } from "./handler.ts";
 import { createAccessTokenHandler } from "./access_token_handler.ts";
+import { createAccountHandler } from "./account_handler.ts";
 import { exampleProtected } from "./example_protected.ts";
 import { createOidcHandler } from "./oidc_handler.ts";
 import { createPasswordHandler } from "./password_handler.ts";
@@ -28,6 +29,7 @@ export const FUNCTION_FACTORIES: Record<string, HandlerFactory> = {
   ),
   password: createPasswordHandler,
   "access-token": createAccessTokenHandler,
+  account: createAccountHandler,
   token: createTokenHandler,
   oidc: createOidcHandler,
   "example-protected": ({ config = loadConfig(Deno.env.toObject()), log }) =>

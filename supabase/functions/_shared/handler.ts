@@ -239,6 +239,14 @@ export function createHandler(
         });
       }
     }
+    if (config.sessionStrategy === "database" && (group === "callback" || group === "signin")) {
+      // Session management: remember which device a new database session belongs to.
+      const created = sessionFromSetCookie(response.headers, sessionCookie);
+      if (created) {
+        await store.describeSession(created, { userAgent: ctx.userAgent, ip: ctx.ip })
+          .catch((error) => log(`Cannot describe session: ${describe(error)}`));
+      }
+    }
     if (group === "error" && response.status === 500) {
       // The page describes an earlier failure (`?error=Configuration`); this request did
       // not fail, and anyone can ask for it.

@@ -90,8 +90,31 @@ export interface Store {
   ): Promise<{ hits: number; retryAfterSec: number }>;
   /** Appends one event to `next_auth.audit_log`. */
   appendAudit(entry: AuditEntry): Promise<void>;
+  /** Session management: records the device a new database session was created from. */
+  describeSession(sessionToken: string, device: SessionDevice): Promise<void>;
+  /** A user's live database sessions, most recently seen first. */
+  listSessions(userId: string): Promise<SessionInfo[]>;
+  /**
+   * Deletes a user's sessions: the one with `id`, or every one but `exceptId`. Only that
+   * user's rows can match; returns how many went.
+   */
+  revokeSessions(userId: string, which: { id: string } | { exceptId: string }): Promise<number>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+export interface SessionDevice {
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+/** A session as its owner may see it: never its token. */
+export interface SessionInfo extends SessionDevice {
+  id: string;
+  createdAt: Date;
+  /** When the session was last extended (at most Auth.js's `updateAge` apart while in use). */
+  lastSeenAt: Date;
+  expires: Date;
 }
 
 /** A token-mode code as stored: never the code itself, only its hash. */

@@ -274,7 +274,8 @@ export function createRestStore(options: RestStoreOptions): Store {
       const row = await run(
         "update session",
         Object.keys(values).length
-          ? (await table("sessions")).update(values).eq("sessionToken", session.sessionToken)
+          ? (await table("sessions")).update({ ...values, lastSeenAt: new Date().toISOString() })
+            .eq("sessionToken", session.sessionToken)
             .select(SESSION_SELECT).maybeSingle()
           : (await table("sessions")).select(SESSION_SELECT).eq(
             "sessionToken",
@@ -331,6 +332,45 @@ export function createRestStore(options: RestStoreOptions): Store {
           detail: entry.detail ?? {},
         }),
       );
+    },
+
+    async describeSession(sessionToken, device) {
+      await run(
+        "describe session",
+        (await table("sessions")).update({
+          userAgent: device.userAgent?.slice(0, 512) ?? null,
+          ip: device.ip ?? null,
+        }).eq("sessionToken", sessionToken),
+      );
+    },
+
+    async listSessions(userId) {
+      if (!isUuid(userId)) return [];
+      const rows = await run<Row[]>(
+        "list sessions",
+        (await table("sessions")).select("id, userAgent, ip, createdAt, lastSeenAt, expires")
+          .eq("userId", userId).gt("expires", new Date().toISOString())
+          .order("lastSeenAt", { ascending: false }),
+      );
+      return (rows ?? []).map((row) => ({
+        id: row.id as string,
+        userAgent: (row.userAgent as string | null) ?? null,
+        ip: (row.ip as string | null) ?? null,
+        createdAt: parseTimestamp(row.createdAt)!,
+        lastSeenAt: parseTimestamp(row.lastSeenAt)!,
+        expires: parseTimestamp(row.expires)!,
+      }));
+    },
+
+    async revokeSessions(userId, which) {
+      if (!isUuid(userId)) return 0;
+      if ("id" in which && !isUuid(which.id)) return 0;
+      const query = (await table("sessions")).delete().eq("userId", userId);
+      const rows = await run<Row[]>(
+        "revoke sessions",
+        ("id" in which ? query.eq("id", which.id) : query.neq("id", which.exceptId)).select("id"),
+      );
+      return rows?.length ?? 0;
     },
 
     async createTokenCode(code) {

@@ -25,7 +25,7 @@ import {
   type Row,
   USER_COLUMNS,
 } from "./columns.ts";
-import type { AuditEntry, Store } from "./mod.ts";
+import type { AuditEntry, SessionInfo, Store } from "./mod.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 
 export interface SqlStoreOptions {
@@ -217,7 +217,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const values = pick(session, ["expires", "userId"]);
       const rows = Object.keys(values).length
         ? await sql`
-          update next_auth.sessions set ${sql(values)}
+          update next_auth.sessions set ${sql(values)}, "lastSeenAt" = now()
           where "sessionToken" = ${session.sessionToken}
           returning id, "sessionToken", "userId", expires`
         : await sql`
@@ -345,6 +345,36 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         session: row.session as string,
         expires: row.expires as Date,
       };
+    },
+
+    async describeSession(sessionToken, device) {
+      const sql = await connect();
+      await sql`
+        update next_auth.sessions
+        set "userAgent" = ${device.userAgent?.slice(0, 512) ?? null}, ip = ${device.ip ?? null}
+        where "sessionToken" = ${sessionToken}`;
+    },
+
+    async listSessions(userId) {
+      if (!isUuid(userId)) return [];
+      const sql = await connect();
+      return await sql`
+        select id, "userAgent", ip, "createdAt", "lastSeenAt", expires
+        from next_auth.sessions where "userId" = ${userId} and expires > now()
+        order by "lastSeenAt" desc, "createdAt" desc` as unknown as SessionInfo[];
+    },
+
+    async revokeSessions(userId, which) {
+      if (!isUuid(userId)) return 0;
+      const sql = await connect();
+      const rows = "id" in which
+        ? (isUuid(which.id)
+          ? await sql`delete from next_auth.sessions
+              where "userId" = ${userId} and id = ${which.id} returning id`
+          : [])
+        : await sql`delete from next_auth.sessions
+            where "userId" = ${userId} and id::text <> ${which.exceptId} returning id`;
+      return rows.length;
     },
 
     async close() {

@@ -1,0 +1,3 @@
+import { createAccountHandler } from "../_shared/account_handler.ts";
+
+Deno.serve(createAccountHandler());
