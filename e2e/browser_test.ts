@@ -12,8 +12,8 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { type LocalStack, type LocalStackOptions, startLocalStack } from "../dev/stack.ts";
-import { SERVER_URL, TEST_SECRET } from "../tests/support/env.ts";
+import type { LocalStack, LocalStackOptions } from "../dev/stack.ts";
+import { startTestStack } from "../tests/support/stack.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [
@@ -73,19 +73,7 @@ const SIGN_IN: Record<string, SignIn> = {
 };
 
 function startStack(https?: LocalStackOptions["https"]) {
-  return startLocalStack({
-    databaseUrl: SERVER_URL,
-    freshDatabase: true,
-    dbPort: 0,
-    gatewayPort: 0,
-    smtpPort: 0,
-    mailPort: 0,
-    frontendPort: 0,
-    https,
-    env: { AUTH_SECRET: TEST_SECRET },
-    load: "handlers",
-    quiet: true,
-  });
+  return startTestStack({}, { frontendPort: 0, https });
 }
 
 function launch(extra: string[] = []): Promise<Browser> {

@@ -14,10 +14,11 @@
  */
 import { type AccessTokenSigner, createAccessTokenSigner } from "./access_token.ts";
 import { type AppConfig, type Env, loadConfig } from "./config.ts";
-import { applyCors, corsPreflight } from "./cors.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { corsPreflight } from "./cors.ts";
+import { HttpError } from "./errors.ts";
 import { createSessionGuard, type SessionGuard } from "./protect.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
+import { withResponseHeaders } from "./respond.ts";
 import type { Store } from "./store/mod.ts";
 
 export interface AccessTokenHandlerDeps {
@@ -81,23 +82,12 @@ export function createAccessTokenHandler(
       expires_at: issued.expiresAt,
       user: { id: session.user.id, email: session.user.email ?? null },
     };
-    return Response.json(body);
+    return Response.json(body, { headers: { "Cache-Control": "no-store", Pragma: "no-cache" } });
   }
 
-  return async (req) => {
-    let response: Response;
-    try {
-      response = await handle(req);
-    } catch (error) {
-      response = errorResponse(error, deps.log);
-    }
-    const headers = new Headers(response.headers);
-    applyCors(req, headers, config.allowedOrigins);
-    // A bearer credential: never cached, never in a Referer.
-    headers.set("Cache-Control", "no-store");
-    headers.set("Pragma", "no-cache");
-    headers.set("X-Content-Type-Options", "nosniff");
-    headers.set("Referrer-Policy", "no-referrer");
-    return new Response(response.body, { status: response.status, headers });
-  };
+  // A bearer credential: never cached (no-store), never in a Referer.
+  return withResponseHeaders(handle, {
+    allowedOrigins: config.allowedOrigins,
+    log: deps.log ?? ((line: string) => console.error(line)),
+  });
 }
