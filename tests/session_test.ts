@@ -142,6 +142,37 @@ for (const fast of [true, false]) {
         assert.equal(body, null);
         assert.ok(setCookie(response));
       });
+
+      await t.step("many users at once: each gets their own session", async () => {
+        // Concurrent lookups share queries on the fast path (session_lookup.ts): the answers
+        // must still be each token's own, unknown tokens included.
+        const users = await sql`insert into next_auth.users (email)
+          select 'many' || g || '@example.com' from generate_series(1, 40) g returning id, email`;
+        for (const [i, u] of users.entries()) {
+          await sql`insert into next_auth.sessions ("sessionToken", "userId", expires)
+            values (${`many-${i}`}, ${u.id}, ${new Date(Date.now() + 30 * DAY * 1000)})`;
+        }
+        const answers = await Promise.all(
+          [...users.keys(), -1, 3, 3].map((i) =>
+            getSession(stack, { Cookie: `${COOKIE}=many-${i}` }).then(({ body }) => ({ i, body }))
+          ),
+        );
+        for (const { i, body } of answers) {
+          if (i === -1) assert.equal(body, null);
+          else assert.equal(body.user.email, users[i]!.email, `token many-${i}`);
+        }
+      });
+
+      await t.step("a deleted session is refused on the next request", async () => {
+        await session("revoked-token", 30 * DAY * 1000 - 60_000);
+        assert.equal(
+          (await getSession(stack, { Cookie: `${COOKIE}=revoked-token` })).body.user.id,
+          user!.id,
+        );
+        await sql`delete from next_auth.sessions where "sessionToken" = 'revoked-token'`;
+        const { body } = await getSession(stack, { Cookie: `${COOKIE}=revoked-token` });
+        assert.equal(body, null);
+      });
     } finally {
       await sql.end();
       await stack.stop();

@@ -144,6 +144,17 @@ export function storeConformance(
         );
       });
 
+      await t.step("getSessionsAndUsers: many sessions in one query", async () => {
+        assert.equal((await adapter.getSessionsAndUsers([])).size, 0);
+        const found = await adapter.getSessionsAndUsers([
+          "invalid-token",
+          session.sessionToken as string,
+          session.sessionToken as string,
+        ]);
+        assert.deepEqual([...found.keys()], [session.sessionToken]);
+        assert.deepEqual(found.get(session.sessionToken as string), { user, session });
+      });
+
       await t.step("updateUser", async () => {
         const returned = await adapter.updateUser({
           id: user.id as string,

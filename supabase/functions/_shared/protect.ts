@@ -27,6 +27,7 @@ import { type AppConfig, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { createSessionCodec, readSessionToken, sessionCookieName } from "./session_token.ts";
+import { createSessionLookup } from "./session_lookup.ts";
 import { createStore, type Store } from "./store/mod.ts";
 
 export interface SessionUser {
@@ -84,6 +85,7 @@ export function createSessionGuard(
   const codec = createSessionCodec(config.secrets, cookieName);
   const now = deps.now ?? Date.now;
   let store = deps.store;
+  let lookup: ReturnType<typeof createSessionLookup> | undefined;
   const accessTokens = deps.accessTokens ??
     (config.accessToken?.privateKey || config.accessToken?.legacySecret
       ? createAccessTokenSigner(config.accessToken)
@@ -106,7 +108,8 @@ export function createSessionGuard(
     }
     if (config.sessionStrategy === "database") {
       store ??= createStore(config);
-      const found = await store.getSessionAndUser(token);
+      lookup ??= createSessionLookup(store);
+      const found = await lookup(token);
       if (!found || found.session.expires.valueOf() <= now()) return null;
       const { user, session } = found;
       return {

@@ -6,8 +6,9 @@
  * - JWT sessions: the token is opened with keys derived once (`session_token.ts`). It is
  *   re-encrypted (sliding expiry) only when it is older than `updateAge`, or when the `jwt`
  *   callback changed it — otherwise the cookie the browser holds stays valid as it is.
- * - Database sessions: one indexed join (`getSessionAndUser`); the expiry is extended only
- *   when `updateAge` says so, as Auth.js does.
+ * - Database sessions: one indexed join, concurrent lookups batched into one query while
+ *   the database is busy (`session_lookup.ts`); the expiry is extended only when `updateAge`
+ *   says so, as Auth.js does.
  * - The configured `jwt`, `session` callbacks and the `session` event are honoured.
  *
  * What it does not do: mint the CSRF and callback-URL cookies Auth.js sets on any request
@@ -24,18 +25,20 @@ import type { JWT } from "@auth/core/jwt";
 import type { AuthOptions } from "./auth_options.ts";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
+import { preparedResponse } from "./respond.ts";
+import { createSessionLookup } from "./session_lookup.ts";
 import type { Store } from "./store/mod.ts";
 import { createSessionCodec, readSessionToken, sessionCookieName } from "./session_token.ts";
 
 /** Auth.js's default: refresh a session's expiry at most once a day. */
 const DEFAULT_UPDATE_AGE = 24 * 60 * 60;
 
-const NO_STORE = {
-  "Content-Type": "application/json",
-  "Cache-Control": "private, no-cache, no-store",
-  Expires: "0",
-  Pragma: "no-cache",
-};
+const NO_STORE: [string, string][] = [
+  ["Content-Type", "application/json"],
+  ["Cache-Control", "private, no-cache, no-store"],
+  ["Expires", "0"],
+  ["Pragma", "no-cache"],
+];
 
 interface CookieOptions {
   httpOnly?: boolean;
@@ -78,12 +81,16 @@ export function createFastSession(
   const strategy = options.session?.strategy ?? config.sessionStrategy;
   const callbacks = options.callbacks ?? {};
   const events = options.events ?? {};
+  const lookup = createSessionLookup(store);
 
-  const respond = (body: unknown, cookies: string[] = []) => {
-    const headers = new Headers(NO_STORE);
-    for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-    return new Response(JSON.stringify(body), { status: 200, headers });
-  };
+  const respond = (body: unknown, cookies: string[] = []) =>
+    preparedResponse(
+      JSON.stringify(body),
+      200,
+      cookies.length
+        ? [...NO_STORE, ...cookies.map((c): [string, string] => ["Set-Cookie", c])]
+        : NO_STORE,
+    );
   const setCookie = (value: string, expires: Date) =>
     serializeCookie(cookieName, value, { ...cookieOptions, expires });
   const clearCookie = () => serializeCookie(cookieName, "", { ...cookieOptions, maxAge: 0 });
@@ -119,7 +126,7 @@ export function createFastSession(
 
   async function databaseSession(token: string): Promise<Response> {
     // Errors (the database being away) propagate: a 503, not a silent signed-out answer.
-    const found = await store.getSessionAndUser(token);
+    const found = await lookup(token);
     if (!found) return respond(null, [clearCookie()]);
     const { session, user } = found;
     const now = Date.now();

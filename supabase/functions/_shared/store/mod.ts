@@ -24,6 +24,12 @@ import { createSqlStore } from "./sql.ts";
 
 export type { PasswordStore, PasswordUser } from "./passwords.ts";
 
+/** A database session joined with its user. */
+export interface SessionAndUser {
+  session: AdapterSession;
+  user: AdapterUser;
+}
+
 /**
  * The full Auth.js `Adapter`, every method present and returning a Promise (Auth.js allows
  * plain values and optional methods; a store here never does), plus lifecycle.
@@ -50,9 +56,12 @@ export interface Store {
   ): Promise<AdapterAccount | null>;
   createSession(session: AdapterSession): Promise<AdapterSession>;
   /** One round trip: the session joined with its user. */
-  getSessionAndUser(
-    sessionToken: string,
-  ): Promise<{ session: AdapterSession; user: AdapterUser } | null>;
+  getSessionAndUser(sessionToken: string): Promise<SessionAndUser | null>;
+  /**
+   * Many sessions in one round trip (the fast session path batches concurrent lookups):
+   * the found ones, keyed by session token; unknown tokens are simply absent.
+   */
+  getSessionsAndUsers(sessionTokens: readonly string[]): Promise<Map<string, SessionAndUser>>;
   updateSession(
     session: Partial<AdapterSession> & Pick<AdapterSession, "sessionToken">,
   ): Promise<AdapterSession | null>;

@@ -30,7 +30,7 @@ import {
   type Row,
   USER_COLUMNS,
 } from "./columns.ts";
-import type { PasswordStore, Store } from "./mod.ts";
+import type { PasswordStore, SessionAndUser, Store } from "./mod.ts";
 
 export interface RestStoreOptions {
   /** The project's API URL, e.g. `https://<ref>.supabase.co`. */
@@ -72,6 +72,13 @@ export function parseSession(row: Row): AdapterSession {
     userId: row.userId as string,
     expires: parseTimestamp(row.expires)!,
   } as AdapterSession;
+}
+
+/** A session row with its embedded user (`user:users(...)`), or null when either is missing. */
+export function sessionAndUser(row: (Row & { user: Row | null }) | null): SessionAndUser | null {
+  if (!row?.user) return null;
+  const { user, ...session } = row;
+  return { session: parseSession(session), user: parseUser(user) };
 }
 
 export function parseVerificationToken(row: Row): VerificationToken {
@@ -264,9 +271,22 @@ export function createRestStore(options: RestStoreOptions): Store {
         (await table("sessions")).select(`${SESSION_SELECT}, user:users(${USER_SELECT})`)
           .eq("sessionToken", sessionToken).maybeSingle(),
       );
-      if (!row?.user) return null;
-      const { user, ...session } = row;
-      return { session: parseSession(session), user: parseUser(user) };
+      return sessionAndUser(row);
+    },
+
+    async getSessionsAndUsers(sessionTokens) {
+      const found = new Map<string, SessionAndUser>();
+      if (sessionTokens.length === 0) return found;
+      const rows = await run<(Row & { user: Row | null })[]>(
+        "get sessions",
+        (await table("sessions")).select(`${SESSION_SELECT}, user:users(${USER_SELECT})`)
+          .in("sessionToken", [...sessionTokens]),
+      );
+      for (const row of rows ?? []) {
+        const entry = sessionAndUser(row);
+        if (entry) found.set(entry.session.sessionToken, entry);
+      }
+      return found;
     },
 
     async updateSession(session) {

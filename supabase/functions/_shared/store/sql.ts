@@ -25,7 +25,7 @@ import {
   type Row,
   USER_COLUMNS,
 } from "./columns.ts";
-import type { AuditEntry, SessionInfo, Store } from "./mod.ts";
+import type { AuditEntry, SessionAndUser, SessionInfo, Store } from "./mod.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 
 export interface SqlStoreOptions {
@@ -45,6 +45,24 @@ function compact<T>(row: Row): T {
     if (value !== null) out[key] = value;
   }
   return out as T;
+}
+
+/** The columns of a session joined with its user (`s` and `u`), as `sessionAndUser` reads them. */
+const SESSION_AND_USER = `s.id as s_id, s."sessionToken" as "s_sessionToken",
+  s."userId" as "s_userId", s.expires as s_expires,
+  u.id, u.name, u.email, u."emailVerified", u.image`;
+
+function sessionAndUser(row: Row): SessionAndUser {
+  const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
+  return {
+    session: {
+      id: s_id,
+      sessionToken: s_sessionToken,
+      userId: s_userId,
+      expires: s_expires,
+    } as AdapterSession,
+    user: user as unknown as AdapterUser,
+  };
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
@@ -193,23 +211,30 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const sql = await connect();
       const row = one<Row>(
         await sql`
-        select s.id as s_id, s."sessionToken" as "s_sessionToken", s."userId" as "s_userId",
-               s.expires as s_expires,
-               u.id, u.name, u.email, u."emailVerified", u.image
+        select ${sql.unsafe(SESSION_AND_USER)}
         from next_auth.sessions s join next_auth.users u on u.id = s."userId"
         where s."sessionToken" = ${sessionToken}`,
       );
-      if (!row) return null;
-      const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
-      return {
-        session: {
-          id: s_id,
-          sessionToken: s_sessionToken,
-          userId: s_userId,
-          expires: s_expires,
-        } as AdapterSession,
-        user: user as unknown as AdapterUser,
-      };
+      return row ? sessionAndUser(row) : null;
+    },
+
+    async getSessionsAndUsers(sessionTokens) {
+      const found = new Map<string, SessionAndUser>();
+      if (sessionTokens.length === 0) return found;
+      const sql = await connect();
+      // The tokens travel as one JSON value: text[] parameters depend on the driver knowing
+      // the array type's oid, which it does not always (a single-token array was sent as a
+      // bare string on PGlite).
+      const rows = await sql`
+        select ${sql.unsafe(SESSION_AND_USER)}
+        from next_auth.sessions s join next_auth.users u on u.id = s."userId"
+        where s."sessionToken" = any(array(
+          select jsonb_array_elements_text(${sql.json([...sessionTokens])})))`;
+      for (const row of rows) {
+        const entry = sessionAndUser(row);
+        found.set(entry.session.sessionToken, entry);
+      }
+      return found;
     },
 
     async updateSession(session) {
