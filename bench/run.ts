@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: this project's `session` function against stock `Auth()`, side by side in
  * one run on this machine, loaded by the same client (autocannon, in its own process), for
- * JWT and database sessions, with a hello-world function as the ceiling. Also cold start
- * (process start → first answer) and peak memory of each function process.
+ * JWT and database sessions, with a hello-world function as the ceiling. Each connection is
+ * one signed-in user with a session of their own (BENCH_CONNECTIONS users, among 20,000 other
+ * sessions). Also cold start (process start → first answer) and peak memory of each function
+ * process.
  *
  * Settings: BENCH_DURATION (seconds per measurement, default 10), BENCH_CONNECTIONS
  * (default 32), DATABASE_URL (a PostgreSQL server for the database strategy; the embedded
@@ -25,6 +27,8 @@ interface Target {
   path: string;
   env: Record<string, string>;
 }
+
+type Headers = Record<string, string>;
 
 interface Load {
   rps: number;
@@ -74,11 +78,14 @@ function peakMemoryMb(pid: number): number {
   return kb / 1024;
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Load> {
-  const args = ["autocannon", "-j", "-c", String(CONNECTIONS), "-d", String(seconds)];
-  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
-  args.push(url);
-  const out = await new Deno.Command("npx", { args, cwd: root, stdout: "piped", stderr: "null" })
+/**
+ * Loads `url` from a separate Node process (bench/load.mjs, autocannon): CONNECTIONS
+ * connections, connection i sending `headerSets[i % headerSets.length]`.
+ */
+async function load(url: string, headerSets: Headers[], seconds: number): Promise<Load> {
+  const args = ["bench/load.mjs", url, String(CONNECTIONS), String(seconds)];
+  args.push(JSON.stringify(headerSets));
+  const out = await new Deno.Command("node", { args, cwd: root, stdout: "piped", stderr: "null" })
     .output();
   const result = JSON.parse(new TextDecoder().decode(out.stdout));
   return {
@@ -106,21 +113,24 @@ function stop(child: Deno.ChildProcess) {
     // already exited
   }
 }
-async function measure(target: Target, headers: Record<string, string>) {
+async function measure(target: Target, headerSets: Headers[]) {
   const port = freePort();
   const child = spawnFunction(target, port);
   const url = `http://127.0.0.1:${port}${target.path}`;
   try {
-    const coldMs = await untilAnswered(url, headers);
-    // Check the answer is a real session before timing it.
-    const probe = await fetch(url, { headers });
-    const text = await probe.text();
-    if (target.path.endsWith("/session") && !text.includes("bench@example.com")) {
-      throw new Error(`${target.name} did not return the session: ${text.slice(0, 200)}`);
+    const coldMs = await untilAnswered(url, headerSets[0]!);
+    // Check the answers are real sessions, each connection's its own, before timing them.
+    if (target.path.endsWith("/session")) {
+      for (const [i, headers] of headerSets.entries()) {
+        const text = await (await fetch(url, { headers })).text();
+        if (!text.includes(`bench${i}@example.com`)) {
+          throw new Error(`${target.name} did not return session ${i}: ${text.slice(0, 200)}`);
+        }
+      }
     }
-    await load(url, headers, 2); // warm-up
+    await load(url, headerSets, 2); // warm-up
     const cpuBefore = cpuSeconds(child.pid);
-    const result = await load(url, headers, DURATION);
+    const result = await load(url, headerSets, DURATION);
     // CPU time per answer barely depends on what else the machine is doing, unlike req/s.
     const cpuUs = (cpuSeconds(child.pid) - cpuBefore) * 1e6 / result.requests;
     return { ...result, coldMs, cpuUs, memoryMb: peakMemoryMb(child.pid) };
@@ -156,16 +166,31 @@ const database = await openDatabase({
 console.log(`Database: ${database.kind === "pglite" ? "embedded PGlite" : "PostgreSQL"}`);
 const sql = postgres(database.url, { max: 1, onnotice: () => {} });
 try {
-  const [user] = await sql`insert into next_auth.users (email, name)
-    values ('bench@example.com', 'Bench') returning id`;
-  const sessionToken = crypto.randomUUID();
+  // One user and session per connection (each connection is one browser), among many
+  // other sessions so the lookups go through a real index.
+  const users = await sql`insert into next_auth.users (email, name)
+    select 'bench' || (g - 1) || '@example.com', 'Bench ' || (g - 1)
+    from generate_series(1, ${CONNECTIONS}) g returning id, email, name`;
   await sql`insert into next_auth.sessions ("sessionToken", "userId", expires)
-    values (${sessionToken}, ${user!.id}, now() + interval '30 days')`;
-  const jwe = await encode({
-    token: { sub: user!.id, email: "bench@example.com", name: "Bench" },
-    secret: SECRET,
-    salt: COOKIE,
-  });
+    select 'filler-' || g, ${users[0]!.id}, now() + interval '30 days'
+    from generate_series(1, 20000) g`;
+  const sessionTokens: string[] = [];
+  const jwes: string[] = [];
+  for (const user of users) {
+    const sessionToken = crypto.randomUUID();
+    await sql`insert into next_auth.sessions ("sessionToken", "userId", expires)
+      values (${sessionToken}, ${user.id}, now() + interval '30 days')`;
+    sessionTokens.push(sessionToken);
+    jwes.push(
+      await encode({
+        token: { sub: user.id, email: user.email, name: user.name },
+        secret: SECRET,
+        salt: COOKIE,
+      }),
+    );
+  }
+  await sql`analyze next_auth.sessions`;
+  const cookies = (tokens: string[]) => tokens.map((t) => ({ Cookie: `${COOKIE}=${t}` }));
 
   const baseEnv = {
     AUTH_SECRET: SECRET,
@@ -181,12 +206,12 @@ try {
   const rows: { label: string; r: Awaited<ReturnType<typeof measure>> }[] = [];
   const ratios: string[] = [];
 
-  const h = await measure(hello, {});
+  const h = await measure(hello, [{}]);
   rows.push({ label: "hello world (ceiling)", r: h });
 
   for (const strategy of ["jwt", "database"] as const) {
     const env = { ...baseEnv, AUTH_SESSION_STRATEGY: strategy };
-    const cookie = { Cookie: `${COOKIE}=${strategy === "jwt" ? jwe : sessionToken}` };
+    const cookie = cookies(strategy === "jwt" ? jwes : sessionTokens);
     const stock = await measure({
       name: `stock ${strategy}`,
       entry: "bench/functions/stock-session/index.ts",
