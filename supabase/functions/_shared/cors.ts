@@ -46,8 +46,9 @@ export function applyCors(
   req: Request,
   headers: Headers,
   allowedOrigins: Set<string>,
+  { vary = true }: { vary?: boolean } = {},
 ): void {
-  headers.append("Vary", "Origin");
+  if (vary) headers.append("Vary", "Origin");
   const origin = req.headers.get("Origin");
   if (!origin || !allowedOrigins.has(origin)) return;
   headers.set("Access-Control-Allow-Origin", origin);

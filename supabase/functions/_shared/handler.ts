@@ -105,7 +105,18 @@ export function createHandler(
   const audit = createAudit(store, log);
   survivePoolRejections(log);
 
+  // The request every page view makes — `GET /session`, no query string — arrives with the
+  // same URL string over and over: once one has been routed below, its string is remembered
+  // (at most 32) and later requests skip the URL parsing and routing, which would give the
+  // same answer for the same string.
+  const sessionUrls = new Set<string>();
+
   async function handle(req: Request, ctx: RequestContext): Promise<Response> {
+    if (fastSession && req.method === "GET" && sessionUrls.has(req.url)) {
+      const bearer = spec.bearer ? readBearerToken(req) : undefined;
+      const answer = await fastSession(req);
+      if (answer) return bearer === undefined ? answer : await forBearer(answer);
+    }
     const url = toPublicUrl(new URL(req.url), config.publicUrl);
     const [action, providerId, ...extra] = actionSegments(url, config.basePath);
     if (
@@ -155,6 +166,7 @@ export function createHandler(
     }
     const bearer = spec.bearer ? readBearerToken(req) : undefined;
     if (fastSession && req.method === "GET" && !providerId) {
+      if (!url.search && sessionUrls.size < 32) sessionUrls.add(req.url);
       const answer = await fastSession(req);
       if (answer) return bearer === undefined ? answer : await forBearer(answer);
     }

@@ -21,6 +21,10 @@ export function withResponseHeaders(
     } catch (error) {
       response = errorResponse(error, log);
     }
+    if (prepared.has(response)) {
+      applyCors(req, response.headers, allowedOrigins, { vary: false });
+      return response;
+    }
     try {
       applyCors(req, response.headers, allowedOrigins);
       setSecurityHeaders(response.headers);
@@ -37,6 +41,30 @@ export function withResponseHeaders(
       });
     }
   };
+}
+
+/** What `withResponseHeaders` adds to every response (besides a CORS grant). */
+const COMMON_HEADERS: [string, string][] = [
+  ["Vary", "Origin"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["Referrer-Policy", "no-referrer"],
+];
+
+/** Responses made by `preparedResponse`: they already carry `COMMON_HEADERS`. */
+const prepared = new WeakSet<Response>();
+
+/**
+ * A response built with the common headers in one go, for hot paths: `withResponseHeaders`
+ * then only adds the CORS grant. `headers` must include a `Cache-Control`.
+ */
+export function preparedResponse(
+  body: BodyInit | null,
+  status: number,
+  headers: [string, string][],
+): Response {
+  const response = new Response(body, { status, headers: [...headers, ...COMMON_HEADERS] });
+  prepared.add(response);
+  return response;
 }
 
 function setSecurityHeaders(headers: Headers) {

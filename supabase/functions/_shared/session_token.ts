@@ -37,9 +37,12 @@ const MAX_TOKEN_LENGTH = 64 * 1024;
 export function readSessionToken(req: Request, cookieName: string): string | undefined {
   const bearer = readBearerToken(req);
   if (bearer) return bearer;
-  const cookies = parseCookies(req.headers.get("Cookie"));
-  const whole = cookies.get(cookieName);
+  const header = req.headers.get("Cookie");
+  if (!header) return undefined;
+  const whole = cookieValue(header, cookieName);
   if (whole) return whole.length <= MAX_TOKEN_LENGTH ? whole : undefined;
+  if (!header.includes(`${cookieName}.`)) return undefined;
+  const cookies = parseCookies(header);
   const chunks: string[] = [];
   for (let i = 0; i < MAX_CHUNKS; i++) {
     const chunk = cookies.get(`${cookieName}.${i}`);
@@ -57,6 +60,29 @@ export function readBearerToken(req: Request): string | undefined {
   const [scheme, value] = authorization.split(" ");
   if (scheme?.toLowerCase() === "bearer" && value && value.length <= MAX_TOKEN_LENGTH) {
     return value;
+  }
+  return undefined;
+}
+
+/**
+ * One cookie's value, as `parseCookies(header).get(name)` would give it, without splitting
+ * the whole header (the session check does this on every request).
+ */
+function cookieValue(header: string, name: string): string | undefined {
+  let from = 0;
+  while (from < header.length) {
+    let end = header.indexOf(";", from);
+    if (end === -1) end = header.length;
+    const eq = header.indexOf("=", from);
+    if (eq !== -1 && eq < end && header.slice(from, eq).trim() === name) {
+      const raw = header.slice(eq + 1, end).trim();
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw;
+      }
+    }
+    from = end + 1;
   }
   return undefined;
 }
@@ -101,14 +127,18 @@ interface DerivedKey {
 type NodeCrypto = typeof import("node:crypto");
 let nodeCrypto: NodeCrypto | undefined;
 let nodeCryptoLoading: Promise<unknown> | undefined;
+/** Tokens opened with WebCrypto before `node:crypto` is loaded for the faster, synchronous path. */
+const NODE_CRYPTO_AFTER = 100;
+let tokensOpened = 0;
 
 /**
  * A codec for one salt; keys are derived on first use and kept for the isolate's life.
  *
  * The common case — a token this deployment made with its newest secret — is opened here:
  * with WebCrypto at first, then synchronously with `node:crypto` (several times faster per
- * token) once that module has loaded in the background; it is not loaded at start-up because
- * it would double a cold start. Anything else (rotated secrets, legacy A256GCM) goes through
+ * token) once that module has loaded in the background. It is loaded only after the isolate
+ * has opened `NODE_CRYPTO_AFTER` tokens: not at start-up (it would double a cold start), and
+ * not for a handful of users (it costs ~10 MB of memory). Anything else (rotated secrets, legacy A256GCM) goes through
  * `jose`, as Auth.js does.
  */
 export function createSessionCodec(
@@ -170,7 +200,10 @@ export function createSessionCodec(
 
   async function open(token: string): Promise<JWTPayload | null> {
     newest ??= await derived(secrets[0]!, ENC);
-    nodeCryptoLoading ??= import("node:crypto").then((m) => (nodeCrypto = m), () => {});
+    // node:crypto costs ~10 MB of memory: worth it only in an isolate that opens many tokens.
+    if (++tokensOpened > NODE_CRYPTO_AFTER) {
+      nodeCryptoLoading ??= import("node:crypto").then((m) => (nodeCrypto = m), () => {});
+    }
     const parsed = parseCompact(token, newest.kid);
     if (parsed === null) return null;
     if (parsed !== undefined) {
