@@ -164,6 +164,11 @@ export interface AppConfig {
   pages: PagesConfig;
   /** Milliseconds one store call may wait for the database before answering 503. */
   databaseTimeoutMs: number;
+  /**
+   * The session check's statements over the small built-in Postgres client (plain TCP URLs
+   * only; `npm:postgres` otherwise). `AUTH_DB_LIGHT_CLIENT`, default true.
+   */
+  databaseLightClient: boolean;
   /** Each bucket's rule; `null` when switched off. */
   rateLimits: Record<RateBucket, RateRule | null>;
   /**
@@ -288,6 +293,12 @@ export function loadConfig(env: Env): AppConfig {
     oauthProviders: readOAuthProviders(env),
     pages: readPages(env, allowedOrigins),
     databaseTimeoutMs,
+    databaseLightClient: oneOf(
+      "AUTH_DB_LIGHT_CLIENT",
+      env.AUTH_DB_LIGHT_CLIENT,
+      ["true", "false"] as const,
+      "true",
+    ) === "true",
     rateLimits: readRateLimits(env),
     clientIpHeader: readClientIpHeader(env),
     debug: env.AUTH_DEBUG === "true",

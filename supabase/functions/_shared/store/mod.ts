@@ -161,12 +161,14 @@ export function createStore(
       AppConfig,
       "databaseUrl" | "databasePrepare" | "databasePoolSize"
     >
-    & Partial<Pick<AppConfig, "storeDriver" | "rest" | "databaseTimeoutMs">>,
+    & Partial<
+      Pick<AppConfig, "storeDriver" | "rest" | "databaseTimeoutMs" | "databaseLightClient">
+    >,
 ): Store {
   const rest = config.storeDriver === "rest" ? config.rest : undefined;
   const key = rest
     ? `rest|${rest.url}`
-    : `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}|${config.databaseTimeoutMs}`;
+    : `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}|${config.databaseTimeoutMs}|${config.databaseLightClient}`;
   let store = stores.get(key);
   if (!store) {
     const created = rest ? createRestStore(rest) : createSqlStore({
@@ -174,6 +176,7 @@ export function createStore(
       prepare: config.databasePrepare,
       max: config.databasePoolSize,
       timeoutMs: config.databaseTimeoutMs,
+      lightClient: config.databaseLightClient,
     });
     store = {
       ...created,

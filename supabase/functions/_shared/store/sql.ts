@@ -27,6 +27,13 @@ import {
 } from "./columns.ts";
 import type { AuditEntry, SessionAndUser, SessionInfo, Store } from "./mod.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
+import {
+  createWireClient,
+  type WireClient,
+  type WireRow,
+  wireSettings,
+  WireUnsupportedError,
+} from "./wire.ts";
 
 export interface SqlStoreOptions {
   url: string;
@@ -36,6 +43,12 @@ export interface SqlStoreOptions {
   max?: number;
   /** How long one call may wait for the database before it fails as unavailable. */
   timeoutMs?: number;
+  /**
+   * The session check's statements (look up, extend, delete a session) over the small
+   * built-in client (`wire.ts`) instead of `npm:postgres`, when the URL allows it (plain TCP).
+   * Default true.
+   */
+  lightClient?: boolean;
 }
 
 /** Account and authenticator rows leave out what is unset, as Auth.js's optional fields do. */
@@ -51,6 +64,45 @@ function compact<T>(row: Row): T {
 const SESSION_AND_USER = `s.id as s_id, s."sessionToken" as "s_sessionToken",
   s."userId" as "s_userId", s.expires as s_expires,
   u.id, u.name, u.email, u."emailVerified", u.image`;
+
+// The light client's statements. Timestamps come back as epoch milliseconds (text), so no
+// date-format or time-zone setting of the server matters.
+const EPOCH_MS = (column: string) => `floor(extract(epoch from ${column}) * 1000)::int8`;
+const WIRE_SESSION_COLUMNS = `id, "sessionToken", "userId", ${EPOCH_MS("expires")}`;
+const WIRE_SESSIONS_AND_USERS = `
+  select s.id, s."sessionToken", s."userId", ${EPOCH_MS("s.expires")},
+         u.id, u.name, u.email, ${EPOCH_MS('u."emailVerified"')}, u.image
+  from next_auth.sessions s join next_auth.users u on u.id = s."userId"
+  where s."sessionToken" = any(array(select jsonb_array_elements_text($1::jsonb)))`;
+const WIRE_EXTEND_SESSION = `
+  update next_auth.sessions set expires = $2::timestamptz, "lastSeenAt" = now()
+  where "sessionToken" = $1 returning ${WIRE_SESSION_COLUMNS}`;
+const WIRE_DELETE_SESSION = `
+  delete from next_auth.sessions where "sessionToken" = $1 returning ${WIRE_SESSION_COLUMNS}`;
+
+const wireDate = (ms: string | null | undefined) => ms == null ? null : new Date(Number(ms));
+
+function wireSession(row: WireRow): AdapterSession {
+  return {
+    id: row[0],
+    sessionToken: row[1]!,
+    userId: row[2]!,
+    expires: wireDate(row[3])!,
+  } as AdapterSession;
+}
+
+function wireSessionAndUser(row: WireRow): SessionAndUser {
+  return {
+    session: wireSession(row),
+    user: {
+      id: row[4]!,
+      name: row[5],
+      email: row[6]!,
+      emailVerified: wireDate(row[7]),
+      image: row[8],
+    },
+  };
+}
 
 function sessionAndUser(row: Row): SessionAndUser {
   const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
@@ -90,6 +142,29 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       })
     );
   const one = <T>(rows: readonly Row[]): T | null => (rows[0] as T | undefined) ?? null;
+
+  // The session check's statements go over the small client when it can be used: the
+  // session function then never loads npm:postgres. If the server asks for something it
+  // does not speak (TLS, MD5 passwords), npm:postgres takes over for good.
+  let wire: WireClient | undefined = options.lightClient !== false &&
+      !(wireSettings(options.url) instanceof WireUnsupportedError)
+    ? createWireClient(options.url, { timeoutMs: options.timeoutMs, prepare: options.prepare })
+    : undefined;
+  async function light<T>(
+    run: (client: WireClient) => Promise<T>,
+    fallback: () => Promise<T>,
+  ): Promise<T> {
+    const client = wire;
+    if (!client) return await fallback();
+    try {
+      return await run(client);
+    } catch (error) {
+      if (!(error instanceof WireUnsupportedError)) throw error;
+      if (wire === client) wire = undefined;
+      await client.close();
+      return await fallback();
+    }
+  }
 
   const store: Store = {
     async createUser(user) {
@@ -208,38 +283,64 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async getSessionAndUser(sessionToken) {
-      const sql = await connect();
-      const row = one<Row>(
-        await sql`
-        select ${sql.unsafe(SESSION_AND_USER)}
-        from next_auth.sessions s join next_auth.users u on u.id = s."userId"
-        where s."sessionToken" = ${sessionToken}`,
-      );
-      return row ? sessionAndUser(row) : null;
+      return (await store.getSessionsAndUsers([sessionToken])).get(sessionToken) ?? null;
     },
 
-    async getSessionsAndUsers(sessionTokens) {
-      const found = new Map<string, SessionAndUser>();
-      if (sessionTokens.length === 0) return found;
-      const sql = await connect();
-      // The tokens travel as one JSON value: text[] parameters depend on the driver knowing
+    getSessionsAndUsers(sessionTokens) {
+      if (sessionTokens.length === 0) return Promise.resolve(new Map());
+      // The tokens travel as one JSON value: text[] parameters depend on npm:postgres knowing
       // the array type's oid, which it does not always (a single-token array was sent as a
       // bare string on PGlite).
-      const rows = await sql`
-        select ${sql.unsafe(SESSION_AND_USER)}
-        from next_auth.sessions s join next_auth.users u on u.id = s."userId"
-        where s."sessionToken" = any(array(
-          select jsonb_array_elements_text(${sql.json([...sessionTokens])})))`;
-      for (const row of rows) {
-        const entry = sessionAndUser(row);
-        found.set(entry.session.sessionToken, entry);
-      }
-      return found;
+      const tokens = JSON.stringify(sessionTokens);
+      return light(
+        async (client) => {
+          const found = new Map<string, SessionAndUser>();
+          for (const row of await client.query(WIRE_SESSIONS_AND_USERS, [tokens])) {
+            const entry = wireSessionAndUser(row);
+            found.set(entry.session.sessionToken, entry);
+          }
+          return found;
+        },
+        async () => {
+          const sql = await connect();
+          const found = new Map<string, SessionAndUser>();
+          const rows = await sql`
+            select ${sql.unsafe(SESSION_AND_USER)}
+            from next_auth.sessions s join next_auth.users u on u.id = s."userId"
+            where s."sessionToken" = any(array(
+              select jsonb_array_elements_text(${sql.json([...sessionTokens])})))`;
+          for (const row of rows) {
+            const entry = sessionAndUser(row);
+            found.set(entry.session.sessionToken, entry);
+          }
+          return found;
+        },
+      );
     },
 
     async updateSession(session) {
-      const sql = await connect();
       const values = pick(session, ["expires", "userId"]);
+      if (Object.keys(values).length === 1 && values.expires instanceof Date) {
+        // The session check's extension of a sliding session.
+        const expires = values.expires.toISOString();
+        const extended = await light(
+          async (client) =>
+            (await client.query(WIRE_EXTEND_SESSION, [session.sessionToken, expires]))
+              .map(wireSession)[0] ?? null,
+          async () => {
+            const sql = await connect();
+            return one<AdapterSession>(
+              await sql`
+              update next_auth.sessions set expires = ${expires}::timestamptz,
+                "lastSeenAt" = now()
+              where "sessionToken" = ${session.sessionToken}
+              returning id, "sessionToken", "userId", expires`,
+            );
+          },
+        );
+        return extended;
+      }
+      const sql = await connect();
       const rows = Object.keys(values).length
         ? await sql`
           update next_auth.sessions set ${sql(values)}, "lastSeenAt" = now()
@@ -251,12 +352,18 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       return one<AdapterSession>(rows);
     },
 
-    async deleteSession(sessionToken) {
-      const sql = await connect();
-      return one<AdapterSession>(
-        await sql`
-        delete from next_auth.sessions where "sessionToken" = ${sessionToken}
-        returning id, "sessionToken", "userId", expires`,
+    deleteSession(sessionToken) {
+      return light(
+        async (client) =>
+          (await client.query(WIRE_DELETE_SESSION, [sessionToken])).map(wireSession)[0] ?? null,
+        async () => {
+          const sql = await connect();
+          return one<AdapterSession>(
+            await sql`
+            delete from next_auth.sessions where "sessionToken" = ${sessionToken}
+            returning id, "sessionToken", "userId", expires`,
+          );
+        },
       );
     },
 
@@ -406,6 +513,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       closed = true;
       const pending = client;
       client = undefined;
+      await wire?.close();
       if (pending) await (await pending).end({ timeout: 5 });
     },
   };
