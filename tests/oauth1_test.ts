@@ -222,7 +222,11 @@ Deno.test("the test service refuses what RFC 5849 says to refuse", async () => {
 
 Deno.test("OAuth 1.0a sign-in through the oauth1 function (JWT sessions)", async () => {
   await withService(async (server, proxy) => {
-    const stack = await startTestStack(stackEnv(proxy.url), { oidc: false });
+    const logs: string[] = [];
+    const stack = await startTestStack(stackEnv(proxy.url), {
+      oidc: false,
+      log: (line) => logs.push(line),
+    });
     const sql = connect(stack.databaseUrl);
     const F = stack.functionsUrl;
     try {
@@ -326,6 +330,12 @@ Deno.test("OAuth 1.0a sign-in through the oauth1 function (JWT sessions)", async
         assert.equal(live.status, 200);
         assert.equal((await live.json()).id_str, serviceUser.id);
         assert.equal(server.refusals.length, 0, JSON.stringify(server.refusals));
+
+        // Auth.js's callback again in the same browser: its state cookie is spent.
+        const replay = await client.get(trip.authjsCallback!);
+        await replay.body?.cancel();
+        assertSignInError(replay.headers.get("Location"), F, "oauth_state_invalid");
+        assert.equal((await countRows(stack.databaseUrl)).accounts, 1);
       }
 
       // Signing in again finds the same user and account.
@@ -470,6 +480,34 @@ Deno.test("OAuth 1.0a sign-in through the oauth1 function (JWT sessions)", async
         assert.deepEqual(await countRows(stack.databaseUrl), before);
       }
       {
+        // One code exchanged twice, with the browser's own cookies (a copy of them): the
+        // service's temporary credentials work once, so the second exchange is refused.
+        const browser = new Client();
+        const callback = (await signIn(
+          stack,
+          browser,
+          "twitter",
+          { email: "twice@example.com" },
+          "authjsCallback",
+        ))
+          .authjsCallback!;
+        const copy = new Client();
+        for (const [name, value] of browser.cookies) copy.cookies.set(name, value);
+        const first = await browser.get(callback);
+        await first.body?.cancel();
+        assert.equal(first.headers.get("Location"), `${F}/session`);
+        const before = await countRows(stack.databaseUrl);
+        const refusedBefore: number = server.refusals.length;
+        const second = await copy.get(callback);
+        await second.body?.cancel();
+        assertSignInError(second.headers.get("Location"), F, "provider_refused");
+        assert.deepEqual(server.refusals.slice(refusedBefore).map((r) => r.reason), [
+          "token_rejected",
+        ]);
+        assert.equal(copy.cookies.has("authjs.session-token"), false);
+        assert.deepEqual(await countRows(stack.databaseUrl), before);
+      }
+      {
         // The service's callback for one sign-in, in a browser running another.
         const before = await countRows(stack.databaseUrl);
         const first = new Client();
@@ -604,6 +642,19 @@ Deno.test("OAuth 1.0a sign-in through the oauth1 function (JWT sessions)", async
         await response.body?.cancel();
         assertSignInError(response.headers.get("Location"), F, "provider_unreachable");
         assert.deepEqual(await countRows(stack.databaseUrl), before);
+      }
+
+      // No consumer secret, token or token secret in the logs or the audit trail.
+      const secrets = [
+        TWITTER.secret,
+        ACME.secret,
+        ...[...server.accessTokens.values()].flatMap((t) => [t.token, t.secret]),
+      ];
+      const audit = JSON.stringify(await sql`select * from next_auth.audit_log`);
+      assert.ok(logs.length > 0, "the failures above were logged");
+      for (const secret of secrets) {
+        assert.ok(!logs.some((line) => line.includes(secret)), "no secret in the logs");
+        assert.ok(!audit.includes(secret), "no secret in the audit log");
       }
     } finally {
       await sql.end();

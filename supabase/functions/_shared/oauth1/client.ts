@@ -83,7 +83,8 @@ export function createOAuth1Client(
     const text = await readText(response);
     if (response.status >= 400 && response.status < 500) {
       // The OAuth Problem Reporting extension's `oauth_problem`, when the service sends one.
-      const problem = new URLSearchParams(text).get("oauth_problem")?.slice(0, 64);
+      const problem = new URLSearchParams(text).get("oauth_problem")?.replace(/[^\w.-]/g, "")
+        .slice(0, 64);
       throw new OAuth1Error(
         "provider_refused",
         `Cannot sign in with ${service}: it refused ${url.pathname} (${response.status}${
