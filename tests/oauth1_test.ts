@@ -21,6 +21,7 @@ import {
   type TamperingProxy,
 } from "./support/oauth1_server.ts";
 import { startOAuthSignIn } from "./support/oidc.ts";
+import { signInWithMagicLink } from "./support/sign_in.ts";
 import { type LocalStack, startTestStack } from "./support/stack.ts";
 
 /** Two consumers of the service: X's preset (endpoints moved here) and a generic service. */
@@ -367,6 +368,27 @@ Deno.test("OAuth 1.0a sign-in through the oauth1 function (JWT sessions)", async
           ["account_linked", user!.id],
           ["signin", user!.id],
         ]);
+      }
+
+      // Auth.js's linking rules: an address already someone's is not taken over; a signed-in
+      // user links the service to their own account.
+      {
+        const address = "hopper@example.com";
+        const emailUser = await signInWithMagicLink(stack, address);
+        const [owner] = await sql`select id from next_auth.users where email = ${address}`;
+        const before = await countRows(stack.databaseUrl);
+        const stranger = new Client();
+        const refused = await signIn(stack, stranger, "twitter", { email: address });
+        const location = new URL(refused.final!.headers.get("Location")!);
+        assert.equal(location.pathname, new URL(`${F}/signin`).pathname);
+        assert.equal(location.searchParams.get("error"), "OAuthAccountNotLinked");
+        assert.deepEqual(await countRows(stack.databaseUrl), before);
+
+        const linked = await signIn(stack, emailUser, "twitter", { email: address });
+        assert.equal(linked.final!.headers.get("Location"), `${F}/session`);
+        const accounts = await sql`select "userId", provider from next_auth.accounts
+          where "providerAccountId" = ${server.userFor(address)!.id}`;
+        assert.deepEqual(accounts.map((a) => [a.userId, a.provider]), [[owner!.id, "twitter"]]);
       }
 
       // The user pressed Deny at the service.
