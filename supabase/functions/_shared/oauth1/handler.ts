@@ -94,9 +94,9 @@ export function createOAuth1Handler(
         "Cannot authorize: send an S256 code_challenge",
       );
     }
-    // Only a state Auth.js itself sealed lately: a sign-in started with a CSRF token (and
-    // counted against the sign-in rate limit), so nobody can make this function call the
-    // service at will.
+    // Only a state Auth.js itself sealed lately, i.e. a sign-in started with a CSRF token and
+    // counted against the sign-in rate limit; with the per-IP limit below, nobody can make
+    // this function call the service at will.
     const state = q.get("state") ?? "";
     if (
       state.length === 0 || state.length > MAX_STATE || !(await codecs.authjsState.decode(state))
