@@ -14,6 +14,7 @@ import { describe } from "./errors.ts";
 import { createAuthOptions } from "./auth_options.ts";
 import { customProviders } from "./custom.ts";
 import { createOAuthProviders } from "./oauth_providers.ts";
+import { createOAuth1Providers } from "./oauth1/provider.ts";
 import { createPasswordProviders } from "./password_provider.ts";
 import { createProviders } from "./providers.ts";
 import { pagesForAuthJs } from "./redirects.ts";
@@ -40,6 +41,7 @@ export function createAuthConfig(
     providers: [
       ...createProviders(config),
       ...createOAuthProviders(config),
+      ...createOAuth1Providers(config),
       ...customProviders(config),
       ...createPasswordProviders(config, deps.store),
     ],

@@ -10,6 +10,7 @@
  */
 import { BUILTIN_PROVIDER_IDS } from "./builtin_provider_ids.ts";
 import { ConfigError } from "./errors.ts";
+import { type OAuth1ProviderSettings, readOAuth1Providers } from "./oauth1/config.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -161,6 +162,8 @@ export interface AppConfig {
   password: boolean;
   /** OAuth / OIDC providers enabled by configuration, in the order Auth.js lists them. */
   oauthProviders: OAuthProviderSettings[];
+  /** OAuth 1.0a services (`AUTH_OAUTH1_PROVIDERS`), signed in through the `oauth1` function. */
+  oauth1Providers: OAuth1ProviderSettings[];
   pages: PagesConfig;
   /** Milliseconds one store call may wait for the database before answering 503. */
   databaseTimeoutMs: number;
@@ -272,6 +275,7 @@ export function loadConfig(env: Env): AppConfig {
     max: 120_000,
     fallback: 10_000,
   });
+  const oauth1Providers = readOAuth1Providers(env.AUTH_OAUTH1_PROVIDERS, env);
   return {
     secrets,
     publicUrl,
@@ -290,7 +294,9 @@ export function loadConfig(env: Env): AppConfig {
     accessToken: readAccessToken(env, publicUrl),
     email,
     password,
-    oauthProviders: readOAuthProviders(env),
+    // An id listed in AUTH_OAUTH1_PROVIDERS (twitter) is that service, not the OAuth 2 built-in.
+    oauthProviders: readOAuthProviders(env, new Set(oauth1Providers.map((p) => p.id))),
+    oauth1Providers,
     pages: readPages(env, allowedOrigins),
     databaseTimeoutMs,
     databaseLightClient: oneOf(
@@ -616,9 +622,10 @@ export function providerEnvPrefix(id: string): string {
   return `AUTH_${id.toUpperCase().replace(/-/g, "_")}`;
 }
 
-function readOAuthProviders(env: Env): OAuthProviderSettings[] {
+function readOAuthProviders(env: Env, oauth1Ids: Set<string>): OAuthProviderSettings[] {
   const providers: OAuthProviderSettings[] = [];
   for (const id of [GENERIC_OIDC_ID, ...BUILTIN_PROVIDER_IDS]) {
+    if (oauth1Ids.has(id)) continue;
     const prefix = providerEnvPrefix(id);
     const clientId = env[`${prefix}_ID`];
     const clientSecret = env[`${prefix}_SECRET`] || undefined;

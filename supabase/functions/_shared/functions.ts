@@ -13,6 +13,7 @@ import { createAccessTokenHandler } from "./access_token_handler.ts";
 import { createAccountHandler } from "./account_handler.ts";
 import { exampleProtected } from "./example_protected.ts";
 import { createOidcHandler } from "./oidc_handler.ts";
+import { createOAuth1Handler } from "./oauth1/handler.ts";
 import { createPasswordHandler } from "./password_handler.ts";
 import { createSessionGuard, protect } from "./protect.ts";
 import { createTokenHandler } from "./token.ts";
@@ -32,6 +33,7 @@ export const FUNCTION_FACTORIES: Record<string, HandlerFactory> = {
   account: createAccountHandler,
   token: createTokenHandler,
   oidc: createOidcHandler,
+  oauth1: createOAuth1Handler,
   "example-protected": ({ config = loadConfig(Deno.env.toObject()), log }) =>
     protect(exampleProtected, { config, guard: createSessionGuard(config), log }),
 };

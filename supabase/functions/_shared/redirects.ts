@@ -138,6 +138,9 @@ function explainOAuthFailure(target: string, context: RedirectContext): string |
 function classify(errors: unknown[]): string | undefined {
   for (const error of errors) {
     const chain = causes(error);
+    // The OAuth 1.0a bridge's errors name their own code (oauth1/client.ts).
+    const own = chain.find((e) => (e as Error).name === "OAuth1Error") as { code?: unknown };
+    if (typeof own?.code === "string") return own.code;
     const message = (e: unknown) => String((e as Error).message ?? "");
     // Auth.js's own InvalidCheck, or oauth4webapi's "unexpected state" wrapped by Auth.js.
     if (chain.some((e) => /\bstate\b/i.test(message(e)))) return "oauth_state_invalid";
