@@ -15,8 +15,8 @@
  *
  * @example
  * ```ts
- * const amr = [signInMethod({ type: "email", provider: "email" }, now)];
- * needsSecondFactor({ enrolled: true, amr }); // true: partial until a code is given
+ * const claims = signInClaims({ account: { type: "email" }, enrolled: true, now: Date.now() });
+ * needsSecondFactor(storedAssurance(claims)); // true: partial until a code is given
  * ```
  */
 
@@ -43,18 +43,23 @@ export function aalOf(amr: readonly AmrEntry[] | undefined): Aal {
 /**
  * THE decision: whether a session is only partial, i.e. its user has a confirmed second
  * factor and the session has not (yet) been proven with one. Every reader of a session —
- * `/session` (both paths), `protect.ts`, `access-token`, `account`, `mfa` — asks this.
+ * `/session` (both paths), `protect.ts`, `access-token`, `account`, `mfa` — asks this, with
+ * the facts `storedAssurance` reads from the session.
  */
-export function needsSecondFactor(session: {
-  /** The user has a confirmed second factor (for JWT sessions: as of sign-in). */
-  enrolled: boolean;
-  amr?: readonly AmrEntry[];
-  /** The level recorded with the session; `amr` decides when given. */
-  aal?: Aal;
-}): boolean {
-  if (!session.enrolled) return false;
-  const aal = session.amr ? aalOf(session.amr) : session.aal;
-  return aal !== "aal2";
+export function needsSecondFactor(session: { enrolled: boolean; aal: Aal }): boolean {
+  return session.enrolled && session.aal !== "aal2";
+}
+
+/**
+ * The assurance facts of a session as stored — JWT claims or a database session row, which
+ * use the same names: `aal`, `amr`, and `mfa` (the user has a confirmed factor).
+ */
+export function storedAssurance(
+  stored: { aal?: unknown; amr?: unknown; mfa?: unknown },
+): { enrolled: boolean; aal: Aal; amr: AmrEntry[] } {
+  const amr = readAmr(stored.amr);
+  const aal = stored.aal === "aal2" || aalOf(amr) === "aal2" ? "aal2" : "aal1";
+  return { enrolled: stored.mfa === true, aal, amr };
 }
 
 /**
@@ -112,10 +117,4 @@ export function signInClaims(
 ): AssuranceClaims {
   const amr = [signInMethod(account, now)];
   return { aal: aalOf(amr), amr, mfa: enrolled };
-}
-
-/** The assurance facts of a JWT session's claims. */
-export function claimsAssurance(claims: Record<string, unknown>) {
-  const amr = readAmr(claims.amr);
-  return { enrolled: claims.mfa === true, amr, aal: aalOf(amr) };
 }

@@ -19,10 +19,12 @@ import type {
 import type { AppConfig } from "../config.ts";
 import { createRestStore } from "./rest.ts";
 
+import type { MfaStore } from "./mfa.ts";
 import type { PasswordStore } from "./passwords.ts";
 import { createSqlStore } from "./sql.ts";
 
 export type { PasswordStore, PasswordUser } from "./passwords.ts";
+export type { MfaFactor, MfaStatus, MfaStore } from "./mfa.ts";
 
 /**
  * The full Auth.js `Adapter`, every method present and returning a Promise (Auth.js allows
@@ -49,7 +51,11 @@ export interface Store {
     provider: string,
   ): Promise<AdapterAccount | null>;
   createSession(session: AdapterSession): Promise<AdapterSession>;
-  /** One round trip: the session joined with its user. */
+  /**
+   * One round trip: the session joined with its user. The `sql` driver adds to the session
+   * what the second factor needs, only where set: `aal: "aal2"`, `amr`, and `mfa: true` when
+   * the user has a confirmed factor (see `assurance.ts`).
+   */
   getSessionAndUser(
     sessionToken: string,
   ): Promise<{ session: AdapterSession; user: AdapterUser } | null>;
@@ -73,6 +79,8 @@ export interface Store {
   ): Promise<AdapterAuthenticator>;
   /** The password flow's hashes and tokens (beside Auth.js's tables, same connection). */
   passwords: PasswordStore;
+  /** The second factor's factors, recovery codes and database-session assurance. */
+  mfa: MfaStore;
 
   /** Token mode: keeps a one-time code (by its hash) until it is exchanged or expires. */
   createTokenCode(code: TokenCode): Promise<void>;

@@ -26,6 +26,7 @@ import {
   USER_COLUMNS,
 } from "./columns.ts";
 import type { AuditEntry, SessionInfo, Store } from "./mod.ts";
+import { createSqlMfaStore } from "./mfa.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 
 export interface SqlStoreOptions {
@@ -194,20 +195,29 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const row = one<Row>(
         await sql`
         select s.id as s_id, s."sessionToken" as "s_sessionToken", s."userId" as "s_userId",
-               s.expires as s_expires,
+               s.expires as s_expires, s.aal as s_aal, s.amr as s_amr,
+               exists (
+                 select 1 from next_auth.mfa_factors f
+                 where f."userId" = s."userId" and f."confirmedAt" is not null
+               ) as s_mfa,
                u.id, u.name, u.email, u."emailVerified", u.image
         from next_auth.sessions s join next_auth.users u on u.id = s."userId"
         where s."sessionToken" = ${sessionToken}`,
       );
       if (!row) return null;
-      const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
+      const { s_id, s_sessionToken, s_userId, s_expires, s_aal, s_amr, s_mfa, ...user } = row;
+      const session: Row = {
+        id: s_id,
+        sessionToken: s_sessionToken,
+        userId: s_userId,
+        expires: s_expires,
+      };
+      // The second factor's facts, only where they say something (Auth.js's shape otherwise).
+      if (s_aal === "aal2") session.aal = s_aal;
+      if (s_amr !== null) session.amr = s_amr;
+      if (s_mfa === true) session.mfa = true;
       return {
-        session: {
-          id: s_id,
-          sessionToken: s_sessionToken,
-          userId: s_userId,
-          expires: s_expires,
-        } as AdapterSession,
+        session: session as unknown as AdapterSession,
         user: user as unknown as AdapterUser,
       };
     },
@@ -318,6 +328,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     passwords: createSqlPasswordStore(connect),
+    mfa: createSqlMfaStore(connect),
 
     async createTokenCode(code) {
       const sql = await connect();
