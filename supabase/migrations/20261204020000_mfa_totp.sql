@@ -48,3 +48,18 @@ $$;
 revoke all on next_auth.mfa_factors, next_auth.mfa_recovery_codes
   from public, anon, authenticated;
 grant all on next_auth.mfa_factors, next_auth.mfa_recovery_codes to service_role;
+
+-- The request's assurance level for RLS policies, like next_auth.uid(): `aal2` when the
+-- access token came from a session proven with a second factor. E.g.
+--   create policy ... using (user_id = next_auth.uid() and next_auth.aal() = 'aal2');
+-- (auth.jwt() ->> 'aal' reads the same claim on a hosted project.)
+create or replace function next_auth.aal() returns text
+  language sql stable
+  as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.aal', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'aal')
+  )
+$$;
+revoke all on function next_auth.aal() from public;
+grant execute on function next_auth.aal() to anon, authenticated, service_role;
