@@ -673,3 +673,40 @@ Deno.test("AUTH_MFA needs the sql store and a sane issuer name", () => {
   assert.equal(config.mfaIssuer, "abc.supabase.co", "the functions' host by default");
   assert.equal(loadConfig(base).mfa, false, "off by default");
 });
+
+Deno.test("RLS: a policy asking next_auth.aal() = 'aal2' lets only second-factor sessions' tokens through", async () => {
+  const stack = await startTestStack(MFA_ENV, { oidc: false });
+  const sql = connect(stack.databaseUrl);
+  try {
+    const email = "vault@example.com";
+    const before = await signInWithMagicLink(stack, email); // a JWT session from before: aal1
+    const proven = await signInWithMagicLink(stack, email);
+    await enrolTotp(stack, proven); // raises `proven` to aal2
+    const aal1 = await accessTokenOf(stack, before);
+    const aal2 = await accessTokenOf(stack, proven);
+    assert.deepEqual([aal1.aal, aal2.aal], ["aal1", "aal2"]);
+
+    await sql.unsafe(`
+      create table public.vault (
+        user_id uuid not null default next_auth.uid(), body text not null
+      );
+      alter table public.vault enable row level security;
+      create policy "vault: owners at aal2" on public.vault for select to authenticated
+        using (user_id = next_auth.uid() and next_auth.aal() = 'aal2');
+      revoke all on public.vault from public, anon, authenticated;
+      grant select on public.vault to authenticated;
+    `);
+    await sql`insert into public.vault (user_id, body) values (${aal2.sub!}, 'secret')`;
+    const read = (claims: Record<string, unknown>) =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+        await tx.unsafe("set local role authenticated");
+        return await tx`select body, next_auth.aal() as aal from public.vault`;
+      });
+    assert.deepEqual((await read(aal2)).map((r) => [r.body, r.aal]), [["secret", "aal2"]]);
+    assert.equal((await read(aal1)).length, 0, "the same user at aal1 sees nothing");
+  } finally {
+    await sql.end();
+    await stack.stop();
+  }
+});
