@@ -53,7 +53,7 @@ import { createStore } from "./store/mod.ts";
 import { base32Encode, otpauthUri, TOTP_DEFAULTS, verifyTotp } from "./totp.ts";
 
 export interface MfaHandlerDeps extends HandlerDeps {
-  /** The clock in milliseconds (TOTP steps, `amr` times); tests drive it. */
+  /** The clock (milliseconds) that TOTP steps are read from; tests drive it. */
   now?: () => number;
 }
 
@@ -386,7 +386,7 @@ export function createMfaHandler(
     body: Record<string, unknown>,
   ): Promise<Response> {
     const { session } = ctx;
-    const entry: AmrEntry = { method, timestamp: Math.floor(now() / 1000) };
+    const entry: AmrEntry = { method, timestamp: Math.floor(Date.now() / 1000) };
     const amr = addMethod(session.amr, entry);
     const aal = aalOf(amr);
     if (session.kind === "database") {
@@ -401,7 +401,7 @@ export function createMfaHandler(
       return Response.json({ aal, ...body, sessionToken: token });
     }
     const headers = new Headers();
-    const expires = new Date(now() + config.sessionMaxAge * 1000);
+    const expires = new Date(Date.now() + config.sessionMaxAge * 1000);
     headers.append("Set-Cookie", serializeCookie(cookieName, token, { ...cookieOptions, expires }));
     // A session that arrived in chunks is replaced by one cookie: drop the chunks.
     for (const part of (ctx.req.headers.get("Cookie") ?? "").split(";")) {
