@@ -396,6 +396,8 @@ Deno.test({
 
       await page.locator("#signout").click();
       await statusOf(page, "unauthenticated");
+      await page.goto(stack.frontend!.url); // a fresh page: no message left over
+      await statusOf(page, "unauthenticated");
       await SIGN_IN.email!(page, stack, email);
       await statusOf(page, "mfa_required");
       assert.equal(await page.locator("#signed-in").isVisible(), false);
