@@ -30,6 +30,8 @@ if (!env.AUTH_JWT_LEGACY_SECRET) {
 
 // Password sign-in in the demo (Auth.js allows it with JWT sessions only).
 env.AUTH_PASSWORD ??= env.AUTH_SESSION_STRATEGY === "database" ? "false" : "true";
+// The TOTP second factor in the demo: changes nothing until a user adds an authenticator.
+env.AUTH_MFA ??= env.AUTH_STORE === "rest" ? "false" : "true";
 
 const port = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const started = Date.now();

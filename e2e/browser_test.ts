@@ -13,6 +13,8 @@
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import type { LocalStack, LocalStackOptions } from "../dev/stack.ts";
+import { Authenticator } from "../tests/support/mfa.ts";
+import { decodeSvgQr } from "../tests/support/qr.ts";
 import { startTestStack } from "../tests/support/stack.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -35,11 +37,13 @@ type SignIn = (page: Page, stack: LocalStack, email: string) => Promise<void>;
 const SIGN_IN: Record<string, SignIn> = {
   async email(page, stack, email) {
     const form = page.locator('form[data-provider="email"]');
+    const lastId = stack.mail.messages().at(-1)?.id ?? 0;
     await form.locator('input[name="email"]').fill(email);
     await form.locator("button").click();
     await page.locator("#message:not(:empty)").waitFor({ timeout: TIMEOUT });
     assert.match(await page.locator("#message").innerText(), /Check your inbox/);
-    const mail = await stack.mail.waitFor((m) => m.to.includes(email), TIMEOUT);
+    // This sign-in's mail, not an earlier one to the same address.
+    const mail = await stack.mail.waitFor((m) => m.id > lastId && m.to.includes(email), TIMEOUT);
     const link = mail.text.match(/https?:\/\/\S+/)?.[0];
     assert.ok(link, "the mail holds a link");
     await page.goto(link);
@@ -352,6 +356,60 @@ Deno.test({
       client.close();
       await stack.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "demo: add an authenticator app, then a sign-in waits for its code",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const stack = await startTestStack(
+      { AUTH_MFA: "true", AUTH_RATE_LIMIT_EMAIL_ADDRESS: "off" },
+      { frontendPort: 0, oidc: false },
+    );
+    const browser = await launch();
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(stack.frontend!.url);
+      await statusOf(page, "unauthenticated");
+      const email = "e2e.mfa@example.com";
+      await SIGN_IN.email!(page, stack, email);
+      await statusOf(page, "authenticated");
+
+      await page.locator("#mfa-enroll").click();
+      await page.locator("#mfa-secret:not(:empty)").waitFor({ timeout: TIMEOUT });
+      const secret = await page.locator("#mfa-secret").innerText();
+      const qr = decodeURIComponent(
+        (await page.locator("#mfa-qr").getAttribute("src"))!.replace("data:image/svg+xml,", ""),
+      );
+      assert.match(decodeSvgQr(qr) ?? "", new RegExp(`^otpauth://totp/.*secret=${secret}&`));
+      const app = new Authenticator(secret);
+      await page.locator("#mfa-confirm input").fill(await app.code());
+      await page.locator("#mfa-confirm button").click();
+      await page.locator("#mfa-codes:not([hidden])").waitFor({ timeout: TIMEOUT });
+      const codes = (await page.locator("#mfa-recovery").innerText()).trim().split("\n");
+      assert.equal(codes.length, 10);
+      await screenshot(page, "demo-mfa-enrolled.png");
+
+      await page.locator("#signout").click();
+      await statusOf(page, "unauthenticated");
+      await page.goto(stack.frontend!.url); // a fresh page: no message left over
+      await statusOf(page, "unauthenticated");
+      await SIGN_IN.email!(page, stack, email);
+      await statusOf(page, "mfa_required");
+      assert.equal(await page.locator("#signed-in").isVisible(), false);
+      await screenshot(page, "demo-mfa-required.png");
+      await page.locator("#mfa-verify input").fill(await app.code());
+      await page.locator("#mfa-verify button").click();
+      await statusOf(page, "authenticated");
+      assert.match(await page.locator("#session").innerText(), /"aal": "aal2"/);
+      await context.close();
+    } finally {
+      await browser.close();
+      await stack.stop();
     }
   },
 });

@@ -27,7 +27,11 @@ export interface Session {
   [key: string]: unknown;
 }
 
-export type SessionStatus = "loading" | "authenticated" | "unauthenticated";
+/**
+ * `mfa_required`: signed in with the first factor only; the user must give their second
+ * factor (`auth.mfa.verify(code)`) before the session counts. `session` is null meanwhile.
+ */
+export type SessionStatus = "loading" | "authenticated" | "unauthenticated" | "mfa_required";
 
 export interface SessionState {
   status: SessionStatus;
@@ -87,6 +91,49 @@ export interface SignInResult {
   url?: string;
 }
 
+/** `GET /mfa`: the user's second factor and this session's assurance. */
+export interface MfaStatus {
+  /** An authenticator is confirmed for the user. */
+  enrolled: boolean;
+  /** An authenticator is being set up (enrolled, not yet confirmed with a code). */
+  enrollmentPending: boolean;
+  /** `aal2` once this session was proven with the second factor. */
+  aal: "aal1" | "aal2";
+  /** This session still needs the second factor. */
+  mfaRequired: boolean;
+  recoveryCodesLeft: number;
+}
+
+/** `auth.mfa.enroll()`: what to show for the authenticator app. */
+export interface MfaEnrollment {
+  /** The base32 secret, for typing in by hand. */
+  secret: string;
+  /** `otpauth://totp/…`, the content of the QR code. */
+  uri: string;
+  /** The QR code as an SVG document (put it in an `<img src="data:image/svg+xml,…">`). */
+  qr: string;
+}
+
+/** The TOTP second factor (the `mfa` function, when the deployment sets `AUTH_MFA=true`). */
+export interface MfaClient {
+  status(): Promise<MfaStatus>;
+  /** Starts setting up an authenticator app (replacing an unconfirmed setup). */
+  enroll(): Promise<MfaEnrollment>;
+  /**
+   * Confirms the setup with a first code; this session becomes `aal2`. The recovery codes
+   * are shown this once: let the user keep them.
+   */
+  confirm(code: string): Promise<{ recoveryCodes: string[] }>;
+  /** Completes a sign-in (`status: "mfa_required"`) with a code from the app. */
+  verify(code: string): Promise<Session | null>;
+  /** Completes a sign-in with a recovery code instead (each works once). */
+  verifyRecoveryCode(code: string): Promise<Session | null>;
+  /** New recovery codes; the old ones stop working. Needs an `aal2` session. */
+  regenerateRecoveryCodes(): Promise<{ recoveryCodes: string[] }>;
+  /** Removes the authenticator and recovery codes. Needs an `aal2` session. */
+  remove(): Promise<void>;
+}
+
 /** A failed request to the functions, with their stable error code. */
 export class AuthClientError extends Error {
   override name = "AuthClientError";
@@ -128,6 +175,8 @@ export interface AuthClient {
   subscribe(listener: (state: SessionState) => void): () => void;
   /** Removes listeners, timers and the BroadcastChannel. */
   destroy(): void;
+  /** The TOTP second factor: enrol, confirm, verify, recovery codes. */
+  readonly mfa: MfaClient;
 }
 
 const TOKEN_KEY = "authjs.session-token";
@@ -165,9 +214,12 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     cleanups.push(() => channel.close());
   }
 
-  function setState(session: Session | null, announce: boolean) {
+  function setState(session: Session | null, announce: boolean, mfaRequired = false) {
     const before = identity(state);
-    state = { status: session ? "authenticated" : "unauthenticated", session };
+    state = {
+      status: session ? "authenticated" : mfaRequired ? "mfa_required" : "unauthenticated",
+      session,
+    };
     if (announce && before !== identity(state)) channel?.postMessage({ event: "session" });
     for (const listener of listeners) listener(state);
   }
@@ -207,25 +259,34 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   }
 
   /** Reads (and keeps) a renewed bearer token; the field never reaches callers. */
-  function takeSession(body: (Session & { sessionToken?: string }) | null): Session | null {
-    if (!body || !body.user) return null;
-    if (typeof body.sessionToken === "string") {
+  function takeToken(body: { sessionToken?: unknown } | null) {
+    if (body && typeof body.sessionToken === "string") {
       storage.setItem(TOKEN_KEY, body.sessionToken);
       delete body.sessionToken;
     }
-    return body;
+  }
+
+  /** A `/session` answer: the session, or null (signed out, or waiting for a second factor). */
+  function takeSession(
+    body: (Session & { sessionToken?: string; mfaRequired?: boolean }) | null,
+  ): { session: Session | null; mfaRequired: boolean } {
+    takeToken(body);
+    if (!body || !body.user) return { session: null, mfaRequired: body?.mfaRequired === true };
+    return { session: body, mfaRequired: false };
   }
 
   function refresh(announce: boolean): Promise<Session | null> {
     inflight ??= (async () => {
       try {
-        if (mode === "token" && !storage.getItem(TOKEN_KEY)) return null;
+        if (mode === "token" && !storage.getItem(TOKEN_KEY)) {
+          return { session: null, mfaRequired: false };
+        }
         return takeSession(await json(await request("/session")));
       } finally {
         inflight = undefined;
       }
-    })().then((session) => {
-      setState(session, announce);
+    })().then(({ session, mfaRequired }) => {
+      setState(session, announce, mfaRequired);
       return session;
     });
     return inflight;
@@ -340,7 +401,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   async function update(data?: unknown): Promise<Session | null> {
     const body: Record<string, unknown> = { data };
     if (mode === "cookie") body.csrfToken = await getCsrfToken();
-    const session = takeSession(
+    const { session, mfaRequired } = takeSession(
       await json(
         await request("/session", {
           method: "POST",
@@ -349,9 +410,61 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
         }),
       ),
     );
-    setState(session, true);
+    setState(session, true, mfaRequired);
     return session;
   }
+
+  /** A JSON POST (or DELETE) to the mfa function, with the CSRF token in cookie mode. */
+  async function mfaRequest<T>(path: string, body: Record<string, unknown> = {}): Promise<T> {
+    if (mode === "cookie") body = { ...body, csrfToken: await getCsrfToken() };
+    const answer = await json<T & { sessionToken?: string }>(
+      await request(`/mfa${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+    );
+    takeToken(answer);
+    return answer;
+  }
+
+  const mfa: MfaClient = {
+    async status() {
+      return await json<MfaStatus>(await request("/mfa"));
+    },
+    async enroll() {
+      const { secret, uri, qr } = await mfaRequest<MfaEnrollment>("/totp/enroll");
+      return { secret, uri, qr };
+    },
+    async confirm(code) {
+      const { recoveryCodes } = await mfaRequest<{ recoveryCodes: string[] }>(
+        "/totp/confirm",
+        { code },
+      );
+      access = undefined;
+      await refresh(true);
+      return { recoveryCodes };
+    },
+    async verify(code) {
+      await mfaRequest("/verify", { code });
+      access = undefined;
+      return await refresh(true);
+    },
+    async verifyRecoveryCode(recoveryCode) {
+      await mfaRequest("/verify", { recoveryCode });
+      access = undefined;
+      return await refresh(true);
+    },
+    async regenerateRecoveryCodes() {
+      const { recoveryCodes } = await mfaRequest<{ recoveryCodes: string[] }>(
+        "/recovery-codes",
+      );
+      return { recoveryCodes };
+    },
+    async remove() {
+      await mfaRequest("/totp/remove");
+    },
+  };
 
   const doc = (globalThis as { document?: Document }).document;
   if (doc && options.refetchOnFocus !== false) {
@@ -384,9 +497,17 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     }
     access = undefined;
     const response = await request("/access-token");
+    // Signed out, or signed in without the second factor yet: no token.
     if (response.status === 401) {
       await response.body?.cancel();
       return null;
+    }
+    if (response.status === 403) {
+      const refused = await response.clone().json().catch(() => null);
+      if (refused?.error === "second_factor_required") {
+        await response.body?.cancel();
+        return null;
+      }
     }
     const body = await json<{ access_token: string; expires_at: number }>(response);
     access = { token: body.access_token, expiresAt: body.expires_at, owner };
@@ -395,6 +516,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   return {
     mode,
+    mfa,
     accessToken,
     getSession: () => refresh(true),
     getCsrfToken,
@@ -420,6 +542,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
 function identity(state: SessionState): string {
   if (state.status === "loading") return "loading";
+  if (state.status === "mfa_required") return "mfa";
   return state.session ? `user:${state.session.user.id ?? state.session.user.email}` : "none";
 }
 

@@ -24,10 +24,62 @@ auth.subscribe(({ status, session }) => {
     ? `Signed in as ${session.user.email ?? session.user.name}`
     : status === "loading"
     ? "Loading…"
+    : status === "mfa_required"
+    ? "Almost there: enter the code from your authenticator app"
     : "Signed out";
   $("signed-in").hidden = status !== "authenticated";
   $("methods").hidden = status !== "unauthenticated";
+  $("mfa-required").hidden = status !== "mfa_required";
   $("session").textContent = session ? JSON.stringify(session, null, 2) : "";
+  if (status === "authenticated") void showMfa();
+});
+
+// The second factor (when the deployment enables it): set up an app, then codes at sign-in.
+async function showMfa() {
+  try {
+    const { enrolled, recoveryCodesLeft } = await auth.mfa.status();
+    $("mfa-setup").hidden = false;
+    $("mfa-state").textContent = enrolled
+      ? `Authenticator app on (${recoveryCodesLeft} recovery codes left).`
+      : "Protect this account with an authenticator app.";
+    $("mfa-enroll").hidden = enrolled;
+  } catch {
+    $("mfa-setup").hidden = true; // AUTH_MFA is off on this deployment
+  }
+}
+
+$("mfa-enroll").addEventListener("click", async () => {
+  const { secret, qr } = await auth.mfa.enroll();
+  $("mfa-qr").src = `data:image/svg+xml,${encodeURIComponent(qr)}`;
+  $("mfa-secret").textContent = secret;
+  $("mfa-scan").hidden = false;
+});
+
+$("mfa-confirm").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const { recoveryCodes } = await auth.mfa.confirm(event.target.code.value);
+    $("mfa-scan").hidden = true;
+    $("mfa-recovery").textContent = recoveryCodes.join("\n");
+    $("mfa-codes").hidden = false;
+    say("Authenticator app added.");
+  } catch (error) {
+    say(`Cannot confirm: ${error.message}`);
+  }
+});
+
+$("mfa-verify").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const value = event.target.code.value.trim();
+  try {
+    await (/^\d{6}$/.test(value.replace(/\s/g, ""))
+      ? auth.mfa.verify(value)
+      : auth.mfa.verifyRecoveryCode(value));
+    event.target.reset();
+    say("Signed in with your second factor.");
+  } catch (error) {
+    say(`Cannot verify: ${error.message}`);
+  }
 });
 
 $("signout").addEventListener("click", async () => {

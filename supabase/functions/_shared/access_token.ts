@@ -23,6 +23,7 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
+import type { Aal, AmrEntry } from "./assurance.ts";
 import type { AccessTokenConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -36,6 +37,9 @@ export interface AccessTokenSubject {
   email?: string | null;
   /** The session this token was issued for (its JWE `jti` or database session id). */
   sessionId?: string;
+  /** The session's assurance level (default `aal1`) and methods, as Supabase's tokens carry them. */
+  aal?: Aal;
+  amr?: AmrEntry[];
 }
 
 export interface IssuedAccessToken {
@@ -85,9 +89,10 @@ export function createAccessTokenSigner(config: AccessTokenConfig): AccessTokenS
       const expiresAt = now + config.ttl;
       const claims: Record<string, unknown> = {
         role: ACCESS_TOKEN_ROLE,
-        // Supabase's own tokens say how the user signed in; third-party issuers may omit it.
-        aal: "aal1",
+        // Supabase's own tokens say how the user signed in (policies may ask for aal2).
+        aal: subject.aal ?? "aal1",
       };
+      if (subject.amr?.length) claims.amr = subject.amr;
       if (subject.email) claims.email = subject.email;
       if (subject.sessionId) claims.session_id = subject.sessionId;
       const token = await new SignJWT(claims)

@@ -74,6 +74,8 @@ export function createAccessTokenHandler(
       id: session.user.id,
       email: session.user.email,
       sessionId: session.sessionId,
+      aal: session.aal,
+      amr: session.amr,
     });
     const body: AccessTokenResponse = {
       access_token: issued.token,

@@ -32,7 +32,7 @@ export function createAuthConfig(
 ): AuthConfig {
   const log = deps.log ?? ((line: string) => console.error(line));
   const authConfig: AuthConfig = {
-    ...createAuthOptions(config),
+    ...createAuthOptions(config, { isEnrolled: (userId) => deps.store.mfa.isEnrolled(userId) }),
     basePath: config.basePath,
     secret: config.secrets,
     // The request Auth.js sees is rebuilt from AUTH_URL, never from client headers.

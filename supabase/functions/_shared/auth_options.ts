@@ -10,25 +10,46 @@
  * ```
  */
 import type { AuthConfig } from "@auth/core";
+import { needsSecondFactor, signInClaims, storedAssurance } from "./assurance.ts";
 import type { AppConfig } from "./config.ts";
 import { customCallbacks } from "./custom.ts";
 
 export type AuthOptions = Pick<AuthConfig, "callbacks" | "session" | "events" | "cookies">;
 
-export function createAuthOptions(config: AppConfig): AuthOptions {
+export interface AuthOptionsDeps {
+  /**
+   * Whether a user has a confirmed second factor; asked once per JWT sign-in (with
+   * `AUTH_MFA`), never when a session is read. Absent where no sign-in happens (the session
+   * fast path).
+   */
+  isEnrolled?: (userId: string) => Promise<boolean>;
+}
+
+export function createAuthOptions(config: AppConfig, deps: AuthOptionsDeps = {}): AuthOptions {
+  const jwt = config.mfa ? assuranceJwt(deps) : customCallbacks.jwt;
   return {
     session: { strategy: config.sessionStrategy, maxAge: config.sessionMaxAge },
     cookies: cookieOptions(config),
     callbacks: {
       // The user's own callbacks (custom.ts); `redirect` and `session` wrap theirs below.
       ...customCallbacks,
+      ...(jwt ? { jwt } : {}),
       async redirect(params) {
         // Whatever a custom redirect returns is still held to the allowed origins.
         const url = customCallbacks.redirect ? await customCallbacks.redirect(params) : params.url;
         return allowedRedirect(url, params.baseUrl, config.allowedOrigins);
       },
       session(params) {
+        if (config.mfa && needsSecondFactor(assuranceOf(params))) {
+          // Signed in with the first factor only: not a session yet. Auth.js-style clients
+          // see no `user` (signed out); ours read `mfaRequired`.
+          return {
+            mfaRequired: true,
+            expires: isoDate(params.session.expires),
+          } as unknown as typeof params.session;
+        }
         const base = publicSession(params);
+        if (config.mfa) (base as unknown as Record<string, unknown>).aal = assuranceOf(params).aal;
         return customCallbacks.session
           ? customCallbacks.session({ ...params, session: base })
           : base;
@@ -38,6 +59,53 @@ export function createAuthOptions(config: AppConfig): AuthOptions {
 }
 
 type SessionParams = Parameters<NonNullable<NonNullable<AuthConfig["callbacks"]>["session"]>>[0];
+type JwtCallback = NonNullable<NonNullable<AuthConfig["callbacks"]>["jwt"]>;
+
+/** The claims this project owns in a JWT session; custom callbacks cannot change them. */
+const ASSURANCE_CLAIMS = ["aal", "amr", "mfa"] as const;
+
+/**
+ * The `jwt` callback with the second factor on: at sign-in the session starts with its
+ * assurance claims (one lookup: does the user have a confirmed factor?); afterwards those
+ * claims stay as issued, whatever a custom `jwt` callback returns. Only the `mfa` function
+ * raises them, after a code.
+ */
+function assuranceJwt(deps: AuthOptionsDeps): JwtCallback {
+  return async (params) => {
+    const next = customCallbacks.jwt ? await customCallbacks.jwt(params) : params.token;
+    if (!next) return next;
+    if (params.trigger === "signIn" || params.trigger === "signUp") {
+      const userId = params.user?.id ?? params.token.sub;
+      if (!deps.isEnrolled || !userId) {
+        throw new Error("Cannot sign in: the second factor's store is not available");
+      }
+      return {
+        ...next,
+        ...signInClaims({
+          account: params.account,
+          enrolled: await deps.isEnrolled(userId),
+          now: Date.now(),
+        }),
+      };
+    }
+    if (next === params.token) return next;
+    const kept: Record<string, unknown> = { ...next };
+    for (const claim of ASSURANCE_CLAIMS) {
+      if (claim in params.token) kept[claim] = params.token[claim];
+      else delete kept[claim];
+    }
+    return kept as typeof next;
+  };
+}
+
+/** The assurance a session callback sees: JWT claims, or the database row as `sql` reads it. */
+function assuranceOf({ token, session }: SessionParams) {
+  return storedAssurance((token ?? session) as Record<string, unknown>);
+}
+
+function isoDate(value: unknown): string {
+  return value instanceof Date ? value.toISOString() : String(value);
+}
 
 function publicSession({ session, token, user }: SessionParams): SessionParams["session"] {
   // Only what a frontend needs, plus the user's id (next_auth.users.id) for RLS. For

@@ -122,6 +122,10 @@ export const RATE_LIMIT_DEFAULTS = {
     max: 60,
     windowSec: 300,
   },
+  /** Second-factor attempts (TOTP or recovery codes) for one user. */
+  mfa_user: { env: "AUTH_RATE_LIMIT_MFA_USER", max: 5, windowSec: 300 },
+  /** Second-factor attempts per client IP. */
+  mfa_ip: { env: "AUTH_RATE_LIMIT_MFA_IP", max: 30, windowSec: 300 },
 } as const;
 
 export type RateBucket = keyof typeof RATE_LIMIT_DEFAULTS;
@@ -160,6 +164,13 @@ export interface AppConfig {
   email?: EmailConfig;
   /** Username/password sign-in (`AUTH_PASSWORD=true`): needs email and JWT sessions. */
   password: boolean;
+  /**
+   * The TOTP second factor (`AUTH_MFA=true`): users may enrol an authenticator app, and a
+   * sign-in of a user who did is partial until a code is given. Needs the `sql` store.
+   */
+  mfa: boolean;
+  /** The name authenticator apps show for this deployment's codes (`AUTH_MFA_ISSUER`). */
+  mfaIssuer: string;
   /** OAuth / OIDC providers enabled by configuration, in the order Auth.js lists them. */
   oauthProviders: OAuthProviderSettings[];
   /** OAuth 1.0a services (`AUTH_OAUTH1_PROVIDERS`), signed in through the `oauth1` function. */
@@ -270,6 +281,13 @@ export function loadConfig(env: Env): AppConfig {
       'Cannot start: AUTH_PASSWORD needs AUTH_STORE="sql" (the password tables are not exposed through the Data API)',
     );
   }
+  const mfa = oneOf("AUTH_MFA", env.AUTH_MFA, ["true", "false"] as const, "false") === "true";
+  if (mfa && storeDriver === "rest") {
+    throw new ConfigError(
+      'Cannot start: AUTH_MFA needs AUTH_STORE="sql" (the second factor\'s tables are not exposed through the Data API)',
+    );
+  }
+  const mfaIssuer = readMfaIssuer(env, publicUrl);
   const databaseTimeoutMs = integer("AUTH_DB_TIMEOUT_MS", env.AUTH_DB_TIMEOUT_MS, {
     min: 100,
     max: 120_000,
@@ -294,6 +312,8 @@ export function loadConfig(env: Env): AppConfig {
     accessToken: readAccessToken(env, publicUrl),
     email,
     password,
+    mfa,
+    mfaIssuer,
     // An id listed in AUTH_OAUTH1_PROVIDERS (twitter) is that service, not the OAuth 2 built-in.
     oauthProviders: readOAuthProviders(env, new Set(oauth1Providers.map((p) => p.id))),
     oauth1Providers,
@@ -371,6 +391,21 @@ export function siteOf(url: URL): string {
   const labels = host.split(".");
   const take = labels.length > 2 && /^(co|com|net|org|gov|edu|ac)$/.test(labels.at(-2)!) ? 3 : 2;
   return `${url.protocol}//${labels.slice(-take).join(".")}`;
+}
+
+/**
+ * The issuer name authenticator apps show: `AUTH_MFA_ISSUER`, else the functions' host. It
+ * goes into the `otpauth://` label, where a colon would split it.
+ */
+function readMfaIssuer(env: Env, publicUrl: URL): string {
+  const value = env.AUTH_MFA_ISSUER?.trim();
+  if (!value) return publicUrl.hostname;
+  if (value.length > 64 || value.includes(":") || [...value].some((c) => c < " " || c === "\x7f")) {
+    throw new ConfigError(
+      "Cannot start: AUTH_MFA_ISSUER must be at most 64 printable characters, without a colon",
+    );
+  }
+  return value;
 }
 
 function readSecrets(env: Env): string[] {

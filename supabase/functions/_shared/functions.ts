@@ -11,6 +11,7 @@
 import { createHandler, FUNCTION_GROUPS, type FunctionGroup, type HandlerDeps } from "./handler.ts";
 import { createAccessTokenHandler } from "./access_token_handler.ts";
 import { createAccountHandler } from "./account_handler.ts";
+import { createMfaHandler } from "./mfa_handler.ts";
 import { exampleProtected } from "./example_protected.ts";
 import { createOidcHandler } from "./oidc_handler.ts";
 import { createOAuth1Handler } from "./oauth1/handler.ts";
@@ -31,6 +32,7 @@ export const FUNCTION_FACTORIES: Record<string, HandlerFactory> = {
   password: createPasswordHandler,
   "access-token": createAccessTokenHandler,
   account: createAccountHandler,
+  mfa: createMfaHandler,
   token: createTokenHandler,
   oidc: createOidcHandler,
   oauth1: createOAuth1Handler,

@@ -9,6 +9,7 @@
  * ```
  */
 import type { AuthConfig } from "@auth/core";
+import { aalOf, signInMethod } from "./assurance.ts";
 import { type Audit, createAudit } from "./audit.ts";
 import { allowedRedirect, createAuthOptions } from "./auth_options.ts";
 import type { AuthRuntime } from "./auth_runtime.ts";
@@ -257,6 +258,12 @@ export function createHandler(
       if (created) {
         await store.describeSession(created, { userAgent: ctx.userAgent, ip: ctx.ip })
           .catch((error) => log(`Cannot describe session: ${describe(error)}`));
+        if (config.mfa) {
+          // How it was signed in (amr); until written, the session counts as aal1.
+          const amr = [signInMethod({ type: providerType, provider: providerId }, Date.now())];
+          await store.mfa.setSessionAssurance(created, { aal: aalOf(amr), amr })
+            .catch((error) => log(`Cannot record session assurance: ${describe(error)}`));
+        }
       }
     }
     if (group === "error" && response.status === 500) {

@@ -22,7 +22,9 @@
  * const { user } = await requireSession(req); // throws a 401 HttpError when signed out
  * ```
  */
+import type { JWTPayload } from "jose";
 import { type AccessTokenSigner, createAccessTokenSigner } from "./access_token.ts";
+import { type Aal, type AmrEntry, needsSecondFactor, storedAssurance } from "./assurance.ts";
 import { type AppConfig, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -44,16 +46,43 @@ export interface VerifiedSession {
   expires: string;
   /** The JWE's `jti` (JWT sessions) or the session row's id (database sessions). */
   sessionId?: string;
+  /** `aal2` once the session was proven with a second factor (see `assurance.ts`). */
+  aal: Aal;
+  /** How the session was authenticated (Supabase's `amr` entries), when known. */
+  amr: AmrEntry[];
+}
+
+/**
+ * Everything known about the session a request carries, partial or not: what the `mfa`
+ * function needs to finish or raise one. Others use `getSession` / `requireSession`.
+ */
+export interface InspectedSession extends VerifiedSession {
+  /** The user has a confirmed second factor (JWT sessions: as of sign-in or upgrade). */
+  enrolled: boolean;
+  /** Partial: the user has a second factor and this session has not been proven with it. */
+  secondFactorRequired: boolean;
+  /** What the request carried: a JWE session, a database session token, or an access token. */
+  kind: "jwt" | "database" | "access_token";
+  /** The credential itself (session cookie or bearer), to re-issue or upgrade the session. */
+  token: string;
+  /** JWT sessions: the decrypted claims. */
+  claims?: JWTPayload;
 }
 
 export interface SessionGuard {
-  /** The request's session; null when it carries none, or an invalid, expired or revoked one. */
+  /**
+   * The request's session; null when it carries none, an invalid, expired or revoked one,
+   * or one still waiting for its second factor.
+   */
   getSession(req: Request): Promise<VerifiedSession | null>;
   /**
-   * The request's session, or a 401 `HttpError`: `session_missing` when it carries no
-   * session, `session_invalid` when the one it carries is forged, expired or revoked.
+   * The request's session, or an `HttpError`: 401 `session_missing` when it carries no
+   * session, 401 `session_invalid` when the one it carries is forged, expired or revoked,
+   * 403 `second_factor_required` when its user must still give their second factor.
    */
   requireSession(req: Request): Promise<VerifiedSession>;
+  /** The request's session as it is, partial ones included; null when it carries none valid. */
+  inspectSession(req: Request): Promise<InspectedSession | null>;
 }
 
 /**
@@ -78,7 +107,7 @@ export function createSessionGuard(
       | "storeDriver"
       | "rest"
     >
-    & Partial<Pick<AppConfig, "accessToken">>,
+    & Partial<Pick<AppConfig, "accessToken" | "mfa">>,
   deps: { store?: Store; now?: () => number; accessTokens?: AccessTokenSigner } = {},
 ): SessionGuard {
   const cookieName = sessionCookieName(config.publicUrl);
@@ -90,13 +119,22 @@ export function createSessionGuard(
     (config.accessToken?.privateKey || config.accessToken?.legacySecret
       ? createAccessTokenSigner(config.accessToken)
       : undefined);
+  /** Without AUTH_MFA nothing is enforced: every valid session is a full one. */
+  const assess = (stored: Record<string, unknown>) => {
+    const assurance = storedAssurance(stored);
+    return {
+      ...assurance,
+      secondFactorRequired: config.mfa === true && needsSecondFactor(assurance),
+    };
+  };
 
-  async function verify(token: string): Promise<VerifiedSession | null> {
+  async function verify(token: string): Promise<InspectedSession | null> {
     // A session is a JWE (five parts) or an opaque database token; a JWS (three) can only be
     // one of our access tokens.
     if (token.split(".").length === 3) {
       const claims = accessTokens ? await accessTokens.verify(token) : null;
       if (!claims) return null;
+      // Only full sessions get access tokens: the token's own aal is the session's.
       return {
         user: {
           id: claims.sub!,
@@ -104,6 +142,9 @@ export function createSessionGuard(
         },
         expires: new Date(claims.exp! * 1000).toISOString(),
         sessionId: typeof claims.session_id === "string" ? claims.session_id : undefined,
+        ...assess({ aal: claims.aal, amr: claims.amr }),
+        kind: "access_token",
+        token,
       };
     }
     if (config.sessionStrategy === "database") {
@@ -116,6 +157,9 @@ export function createSessionGuard(
         user: { id: user.id, email: user.email, name: user.name, image: user.image },
         expires: session.expires.toISOString(),
         sessionId: (session as { id?: string }).id,
+        ...assess(session as unknown as Record<string, unknown>),
+        kind: "database",
+        token,
       };
     }
     const payload = await codec.decode(token);
@@ -132,13 +176,32 @@ export function createSessionGuard(
       },
       expires: new Date(payload.exp * 1000).toISOString(),
       sessionId: text(payload.jti) ?? undefined,
+      ...assess(payload),
+      kind: "jwt",
+      token,
+      claims: payload,
     };
   }
 
+  /** What a caller of getSession / requireSession sees: never the credential itself. */
+  const verified = (s: InspectedSession): VerifiedSession => ({
+    user: s.user,
+    expires: s.expires,
+    ...(s.sessionId !== undefined ? { sessionId: s.sessionId } : {}),
+    aal: s.aal,
+    amr: s.amr,
+  });
+
+  async function inspectSession(req: Request): Promise<InspectedSession | null> {
+    const token = readSessionToken(req, cookieName);
+    return token ? await verify(token) : null;
+  }
+
   return {
+    inspectSession,
     async getSession(req) {
-      const token = readSessionToken(req, cookieName);
-      return token ? await verify(token) : null;
+      const session = await inspectSession(req);
+      return session && !session.secondFactorRequired ? verified(session) : null;
     },
     async requireSession(req) {
       const token = readSessionToken(req, cookieName);
@@ -156,9 +219,19 @@ export function createSessionGuard(
           { headers: { "WWW-Authenticate": 'Bearer realm="session", error="invalid_token"' } },
         );
       }
-      return session;
+      if (session.secondFactorRequired) throw secondFactorRequired();
+      return verified(session);
     },
   };
+}
+
+/** The answer to a partial session where a full one is needed. */
+export function secondFactorRequired(): HttpError {
+  return new HttpError(
+    403,
+    "second_factor_required",
+    "Cannot use this session yet: give the second factor first (POST /mfa/verify)",
+  );
 }
 
 let defaultGuard: SessionGuard | undefined;
@@ -188,8 +261,8 @@ export function getSession(req: Request): Promise<VerifiedSession | null> {
 }
 
 /**
- * The request's session, or a 401 `HttpError` with code `session_missing` or
- * `session_invalid` (turn it into a response with `errorResponse` from `errors.ts`).
+ * The request's session, or an `HttpError`: 401 `session_missing` or `session_invalid`, 403
+ * `second_factor_required` (turn it into a response with `errorResponse` from `errors.ts`).
  *
  * @example
  * ```ts

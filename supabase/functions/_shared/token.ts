@@ -32,6 +32,7 @@ import { providerIndex } from "./auth_runtime.ts";
 import { createCsrfPair, csrfCookieName, readCookie } from "./csrf.ts";
 import { HttpError } from "./errors.ts";
 import { type HandlerDeps, normalize, sessionFromSetCookie } from "./handler.ts";
+import { createSessionGuard } from "./protect.ts";
 import { withResponseHeaders } from "./respond.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
 import { createSessionCodec, readSessionToken, sessionCookieName } from "./session_token.ts";
@@ -54,6 +55,7 @@ export function createTokenHandler(
   const providerTypes = providerIndex(authConfig);
   const sessionCookie = sessionCookieName(config.publicUrl);
   const codeCodec = createSessionCodec(config.secrets, CODE_SALT);
+  const guard = createSessionGuard(config, { store });
   const https = config.publicUrl.protocol === "https:";
   const secure = https ? "; Secure" : "";
   const flowCookie = `${https ? "__Host-" : ""}authjs.token-flow`;
@@ -212,8 +214,15 @@ export function createTokenHandler(
     const token = sessionFromSetCookie(check.headers, sessionCookie) ?? current;
     const sameBrowser = !flow.n ||
       timingSafeEqual(readCookie(req.headers.get("Cookie"), flowCookie) ?? "", flow.n);
+    // A session still waiting for its second factor shows no user: read its address itself.
+    const email = session?.user?.email ??
+      (session?.mfaRequired && token
+        ? (await guard.inspectSession(
+          new Request(url, { headers: { Authorization: `Bearer ${token}` } }),
+        ))?.user.email
+        : undefined);
     const sameAddress = !flow.e ||
-      (typeof session?.user?.email === "string" && normalizeEmail(session.user.email) === flow.e);
+      (typeof email === "string" && normalizeEmail(email) === flow.e);
     if (!session || !token || !sameBrowser || !sameAddress) {
       target.searchParams.set("error", "access_denied");
       const denied = redirectTo(target);

@@ -19,10 +19,12 @@ import type {
 import type { AppConfig } from "../config.ts";
 import { createRestStore } from "./rest.ts";
 
+import type { MfaStore } from "./mfa.ts";
 import type { PasswordStore } from "./passwords.ts";
 import { createSqlStore } from "./sql.ts";
 
 export type { PasswordStore, PasswordUser } from "./passwords.ts";
+export type { MfaFactor, MfaStatus, MfaStore } from "./mfa.ts";
 
 /** A database session joined with its user. */
 export interface SessionAndUser {
@@ -55,11 +57,16 @@ export interface Store {
     provider: string,
   ): Promise<AdapterAccount | null>;
   createSession(session: AdapterSession): Promise<AdapterSession>;
-  /** One round trip: the session joined with its user. */
+  /**
+   * One round trip: the session joined with its user. The `sql` driver adds to the session
+   * what the second factor needs, only where set: `aal: "aal2"`, `amr`, and `mfa: true` when
+   * the user has a confirmed factor (see `assurance.ts`).
+   */
   getSessionAndUser(sessionToken: string): Promise<SessionAndUser | null>;
   /**
    * Many sessions in one round trip (the fast session path batches concurrent lookups):
-   * the found ones, keyed by session token; unknown tokens are simply absent.
+   * the found ones, keyed by session token, as `getSessionAndUser` gives each; unknown tokens
+   * are simply absent.
    */
   getSessionsAndUsers(sessionTokens: readonly string[]): Promise<Map<string, SessionAndUser>>;
   updateSession(
@@ -82,6 +89,8 @@ export interface Store {
   ): Promise<AdapterAuthenticator>;
   /** The password flow's hashes and tokens (beside Auth.js's tables, same connection). */
   passwords: PasswordStore;
+  /** The second factor's factors, recovery codes and database-session assurance. */
+  mfa: MfaStore;
 
   /** Token mode: keeps a one-time code (by its hash) until it is exchanged or expires. */
   createTokenCode(code: TokenCode): Promise<void>;

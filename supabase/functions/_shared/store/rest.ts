@@ -30,6 +30,7 @@ import {
   type Row,
   USER_COLUMNS,
 } from "./columns.ts";
+import { unsupportedMfa } from "./mfa.ts";
 import type { PasswordStore, SessionAndUser, Store } from "./mod.ts";
 
 export interface RestStoreOptions {
@@ -167,6 +168,8 @@ export function createRestStore(options: RestStoreOptions): Store {
     // The password tables are not exposed through the Data API; loadConfig refuses
     // AUTH_PASSWORD with AUTH_STORE=rest, so this is never reached in a valid deployment.
     passwords: unsupportedPasswords(),
+    // Likewise the second factor's tables: loadConfig refuses AUTH_MFA with AUTH_STORE=rest.
+    mfa: unsupportedMfa(),
     async createUser(user) {
       const values = serializeRow(user, USER_COLUMNS);
       if (isUuid(user.id)) values.id = user.id;

@@ -26,6 +26,7 @@ import {
   USER_COLUMNS,
 } from "./columns.ts";
 import type { AuditEntry, SessionAndUser, SessionInfo, Store } from "./mod.ts";
+import { createSqlMfaStore } from "./mfa.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 import {
   createWireClient,
@@ -60,9 +61,14 @@ function compact<T>(row: Row): T {
   return out as T;
 }
 
+/** Whether the session's user has a confirmed second factor (`s` is the session). */
+const HAS_CONFIRMED_FACTOR = `exists (select 1 from next_auth.mfa_factors f
+  where f."userId" = s."userId" and f."confirmedAt" is not null)`;
+
 /** The columns of a session joined with its user (`s` and `u`), as `sessionAndUser` reads them. */
 const SESSION_AND_USER = `s.id as s_id, s."sessionToken" as "s_sessionToken",
-  s."userId" as "s_userId", s.expires as s_expires,
+  s."userId" as "s_userId", s.expires as s_expires, s.aal as s_aal, s.amr as s_amr,
+  ${HAS_CONFIRMED_FACTOR} as s_mfa,
   u.id, u.name, u.email, u."emailVerified", u.image`;
 
 // The light client's statements. Timestamps come back as epoch milliseconds (text), so no
@@ -71,7 +77,8 @@ const EPOCH_MS = (column: string) => `floor(extract(epoch from ${column}) * 1000
 const WIRE_SESSION_COLUMNS = `id, "sessionToken", "userId", ${EPOCH_MS("expires")}`;
 const WIRE_SESSIONS_AND_USERS = `
   select s.id, s."sessionToken", s."userId", ${EPOCH_MS("s.expires")},
-         u.id, u.name, u.email, ${EPOCH_MS('u."emailVerified"')}, u.image
+         u.id, u.name, u.email, ${EPOCH_MS('u."emailVerified"')}, u.image,
+         s.aal, s.amr::text, ${HAS_CONFIRMED_FACTOR}::text
   from next_auth.sessions s join next_auth.users u on u.id = s."userId"
   where s."sessionToken" = any(array(select jsonb_array_elements_text($1::jsonb)))`;
 const WIRE_EXTEND_SESSION = `
@@ -93,7 +100,12 @@ function wireSession(row: WireRow): AdapterSession {
 
 function wireSessionAndUser(row: WireRow): SessionAndUser {
   return {
-    session: wireSession(row),
+    session: withAssurance(
+      wireSession(row) as unknown as Row,
+      row[9],
+      row[10] === null ? null : JSON.parse(row[10]!),
+      row[11] === "true",
+    ),
     user: {
       id: row[4]!,
       name: row[5],
@@ -105,16 +117,24 @@ function wireSessionAndUser(row: WireRow): SessionAndUser {
 }
 
 function sessionAndUser(row: Row): SessionAndUser {
-  const { s_id, s_sessionToken, s_userId, s_expires, ...user } = row;
+  const { s_id, s_sessionToken, s_userId, s_expires, s_aal, s_amr, s_mfa, ...user } = row;
   return {
-    session: {
-      id: s_id,
-      sessionToken: s_sessionToken,
-      userId: s_userId,
-      expires: s_expires,
-    } as AdapterSession,
+    session: withAssurance(
+      { id: s_id, sessionToken: s_sessionToken, userId: s_userId, expires: s_expires },
+      s_aal,
+      s_amr,
+      s_mfa === true,
+    ),
     user: user as unknown as AdapterUser,
   };
+}
+
+/** The second factor's facts, only where they say something (Auth.js's shape otherwise). */
+function withAssurance(session: Row, aal: unknown, amr: unknown, mfa: boolean): AdapterSession {
+  if (aal === "aal2") session.aal = aal;
+  if (amr !== null && amr !== undefined) session.amr = amr;
+  if (mfa) session.mfa = true;
+  return session as unknown as AdapterSession;
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
@@ -450,6 +470,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     passwords: createSqlPasswordStore(connect),
+    mfa: createSqlMfaStore(connect),
 
     async createTokenCode(code) {
       const sql = await connect();

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import {
+  aalOf,
+  addMethod,
+  needsSecondFactor,
+  readAmr,
+  signInClaims,
+  signInMethod,
+  storedAssurance,
+} from "./assurance.ts";
+
+Deno.test("a session is partial exactly when its user has a factor and it was not proven with one", () => {
+  const at = Date.UTC(2026, 11, 4);
+  const claims = signInClaims({ account: { type: "email" }, enrolled: true, now: at });
+  assert.deepEqual(claims, {
+    aal: "aal1",
+    amr: [{ method: "magiclink", timestamp: at / 1000 }],
+    mfa: true,
+  });
+  assert.equal(needsSecondFactor(storedAssurance(claims)), true);
+  const raised = { ...claims, amr: addMethod(claims.amr, { method: "totp", timestamp: 1 }) };
+  assert.equal(needsSecondFactor(storedAssurance(raised)), false);
+  assert.equal(needsSecondFactor(storedAssurance({ ...claims, mfa: false })), false);
+  // A database row at aal2 counts even if its amr was lost.
+  assert.equal(needsSecondFactor(storedAssurance({ aal: "aal2", mfa: true })), false);
+  assert.equal(needsSecondFactor(storedAssurance({ mfa: true })), true);
+});
+
+Deno.test("amr names sign-ins as Supabase does, keeps one entry per method, drops junk", () => {
+  const names = [
+    [{ type: "email" }, "magiclink"],
+    [{ type: "oauth" }, "oauth"],
+    [{ type: "oidc" }, "oauth"],
+    [{ type: "credentials" }, "password"],
+    [{ type: "webauthn" }, "webauthn"],
+    [undefined, "unknown"],
+  ] as const;
+  for (const [account, method] of names) assert.equal(signInMethod(account, 0).method, method);
+  assert.equal(aalOf([{ method: "webauthn", timestamp: 0 }]), "aal1", "passkeys: not (yet) aal2");
+  assert.equal(aalOf([{ method: "recovery", timestamp: 0 }]), "aal2");
+  const amr = addMethod(
+    [{ method: "magiclink", timestamp: 1 }, { method: "totp", timestamp: 2 }],
+    { method: "totp", timestamp: 3 },
+  );
+  assert.deepEqual(amr.map((e) => [e.method, e.timestamp]), [["magiclink", 1], ["totp", 3]]);
+  assert.deepEqual(readAmr([{ method: "totp", timestamp: 1 }, { method: 5 }, "x", null]), [
+    { method: "totp", timestamp: 1 },
+  ]);
+  assert.deepEqual(readAmr("nope"), []);
+});

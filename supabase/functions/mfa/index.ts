@@ -1,0 +1,3 @@
+import { createMfaHandler } from "../_shared/mfa_handler.ts";
+
+Deno.serve(createMfaHandler());
