@@ -49,10 +49,13 @@ export class SoftAuthenticator {
   readonly credentials: StoredCredential[] = [];
   readonly origin: string;
   readonly rpId: string;
+  /** False: the signature counter stays 0, as synced passkeys (iCloud, Google) keep it. */
+  readonly counts: boolean;
 
-  constructor(options: { origin: string; rpId?: string }) {
+  constructor(options: { origin: string; rpId?: string; counts?: boolean }) {
     this.origin = options.origin;
     this.rpId = options.rpId ?? new URL(options.origin).hostname;
+    this.counts = options.counts ?? true;
   }
 
   /** `navigator.credentials.create()`, serialised as the SDK posts it. */
@@ -60,7 +63,7 @@ export class SoftAuthenticator {
     const rpId = bend.rpId ?? options.rp.id ?? this.rpId;
     const excluded = new Set((options.excludeCredentials ?? []).map((c) => c.id));
     if (this.credentials.some((c) => c.rpId === rpId && excluded.has(toBase64Url(c.id)))) {
-      throw new Error("InvalidStateError: this authenticator is already registered");
+      throw new DOMException("This authenticator is already registered", "InvalidStateError");
     }
     const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
       "sign",
@@ -122,8 +125,8 @@ export class SoftAuthenticator {
       (!allowed.size || allowed.has(toBase64Url(c.id))) &&
       (only === undefined || toBase64Url(c.id) === only)
     );
-    if (!credential) throw new Error("NotAllowedError: no credential for this RP");
-    credential.signCount += 1;
+    if (!credential) throw new DOMException("No credential for this RP", "NotAllowedError");
+    if (this.counts) credential.signCount += 1;
     const authData = concat(
       await sha256(new TextEncoder().encode(rpId)),
       new Uint8Array([flags(bend)]),
