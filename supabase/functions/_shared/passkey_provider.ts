@@ -20,6 +20,12 @@
  */
 import Passkey from "@auth/core/providers/passkey";
 import type { WebAuthnConfig } from "@auth/core/providers/webauthn";
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from "@simplewebauthn/server";
 import type { PasskeyConfig } from "./config.ts";
 
 /** The provider id: `/webauthn-options/passkey`, `/callback/passkey`. */
@@ -32,6 +38,14 @@ export function createPasskeyProvider(passkeys: PasskeyConfig): WebAuthnConfig {
     relayingParty: relyingParty, // (sic: Auth.js's spelling)
     getRelayingParty: () => relyingParty,
     getUserInfo: () => Promise.resolve(null),
+    // The same functions Auth.js would import, named here so that the import map's pinned
+    // version is the one bundled (Auth.js lists the package only as an optional peer).
+    simpleWebAuthn: {
+      generateAuthenticationOptions,
+      generateRegistrationOptions,
+      verifyAuthenticationResponse,
+      verifyRegistrationResponse,
+    },
     // Auth.js's own sign-in page: one button, no address to type (nothing reads it).
     formFields: {},
     enableConditionalUI: false,
