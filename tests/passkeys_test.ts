@@ -144,7 +144,11 @@ for (const strategy of ["jwt", "database"] as const) {
 }
 
 Deno.test("passkey refusals: no session, bad input, replays, other origins — 4xx codes, nothing written", async (t) => {
-  const stack = await startTestStack(PASSKEYS, { oidc: false });
+  // Many callbacks from one address in a minute: more than `callback_ip` allows.
+  const stack = await startTestStack(
+    { ...PASSKEYS, AUTH_RATE_LIMIT_CALLBACK_IP: "off" },
+    { oidc: false },
+  );
   const F = stack.functionsUrl;
   try {
     const ada = await signInWithMagicLink(stack, "ada@example.com");
@@ -323,6 +327,27 @@ Deno.test("passkey refusals: no session, bad input, replays, other origins — 4
       }
       await unchanged();
     });
+
+    await t.step("someone signed in cannot sign in with another user's passkey", async () => {
+      const bob = await signInWithMagicLink(stack, "bob@example.com");
+      const bobId = (await sessionOf(stack, bob)).user.id;
+      const answer = await passkeySignIn(stack, bob, authenticator);
+      assert.equal(answer.status, 409);
+      assert.equal(answer.body.error, "passkey_other_user");
+      assert.equal((await sessionOf(stack, bob)).user.id, bobId, "still Bob");
+    });
+
+    await t.step(
+      "Auth.js's own sign-in page offers the passkey, with nothing to type",
+      async () => {
+        const page = await new Client().get(`${F}/signin`);
+        assert.equal(page.status, 200);
+        const html = await page.text();
+        const form = html.match(/<form[^>]*id="passkey-form"[^]*?<\/form>/)?.[0];
+        assert.ok(form, "a passkey form");
+        assert.doesNotMatch(form, /<input[^>]*name="email"/);
+      },
+    );
 
     await t.step(
       "a form post (Auth.js's own page) lands on the error page with the code",

@@ -258,7 +258,7 @@ export function createHandler(
       }
     }
     const answer = passkeys && group === "callback"
-      ? await passkeys.settle(response, { req, failure, errors })
+      ? await passkeys.settle(response, { req, failure, errors, fields })
       : response;
     if (group === "error" && response.status === 500) {
       // The page describes an earlier failure (`?error=Configuration`); this request did

@@ -47,7 +47,13 @@ export interface PasskeyGate {
    */
   settle(
     response: Response,
-    context: { req: Request; failure: string | undefined; errors: unknown[] },
+    context: {
+      req: Request;
+      failure: string | undefined;
+      errors: unknown[];
+      /** The POST's fields (`action` tells a registration from a sign-in). */
+      fields?: Record<string, unknown>;
+    },
   ): Promise<Response>;
   /** The store for one passkey request (see `withAtomicPasskeys`). */
   adapter(store: Store): Store;
@@ -149,10 +155,16 @@ export function createPasskeyGate(config: AppConfig, store: Store): PasskeyGate 
 
   async function settle(
     response: Response,
-    { req, failure, errors }: { req: Request; failure: string | undefined; errors: unknown[] },
+    { req, failure, errors, fields }: {
+      req: Request;
+      failure: string | undefined;
+      errors: unknown[];
+      fields?: Record<string, unknown>;
+    },
   ): Promise<Response> {
+    const action = fields?.action === "register" ? "register" : "authenticate";
     if (!failure) return response;
-    const refusal = classify(errors);
+    const refusal = classify(errors, action);
     const json = req.headers.has("X-Auth-Return-Redirect");
     if (!refusal) {
       if (!json) return response;
@@ -224,7 +236,7 @@ interface Refusal {
 }
 
 /** Why Auth.js refused a passkey, from the errors it logged; undefined when unexplained. */
-function classify(errors: unknown[]): Refusal | undefined {
+function classify(errors: unknown[], action: "register" | "authenticate"): Refusal | undefined {
   for (const error of errors) {
     const chain = causes(error);
     const type = (e: unknown) => (e as { type?: unknown }).type;
@@ -254,6 +266,13 @@ function classify(errors: unknown[]): Refusal | undefined {
         code: "passkey_challenge_missing",
         message:
           "Cannot verify the passkey: the challenge is missing or expired: start again at /webauthn-options/passkey",
+      };
+    }
+    if (action === "authenticate" && chain.some((e) => type(e) === "AccountNotLinked")) {
+      return {
+        status: 409,
+        code: "passkey_other_user",
+        message: "Cannot sign in with this passkey: it is another user's; sign out first",
       };
     }
     if (
