@@ -56,6 +56,11 @@ export interface LocalStackOptions {
    * resolve to 127.0.0.1, e.g. with Chromium's `--host-resolver-rules`).
    */
   https?: { cert: string; key: string; functionsHost: string; frontendHost: string };
+  /**
+   * Over http: the host name in the functions' and the frontend's URLs (they still listen on
+   * 127.0.0.1). `localhost` for passkeys: WebAuthn refuses IP addresses as relying parties.
+   */
+  hostname?: string;
   /** Settings for the functions, on top of those the stack provides. */
   env?: Env;
   /**
@@ -136,7 +141,7 @@ export async function startLocalStack(
     cleanups.push(() => gateway.shutdown());
     const functionsUrl = options.https
       ? `https://${options.https.functionsHost}:${gateway.addr.port}/functions/v1`
-      : `http://127.0.0.1:${gateway.addr.port}/functions/v1`;
+      : `http://${options.hostname ?? "127.0.0.1"}:${gateway.addr.port}/functions/v1`;
 
     let frontend: Frontend | undefined;
     const origins = options.env?.AUTH_ALLOWED_ORIGINS;
@@ -144,7 +149,7 @@ export async function startLocalStack(
     if (options.frontendPort !== undefined) {
       frontend = await startFrontend({
         port: options.frontendPort,
-        hostname: options.https?.frontendHost,
+        hostname: options.https?.frontendHost ?? options.hostname,
         tls: options.https ? tls as { cert: string; key: string } : undefined,
         functionsUrl: () => functionsUrl,
       });

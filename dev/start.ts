@@ -46,6 +46,8 @@ const stack = await startLocalStack({
   oidc: Deno.env.get("DEV_OIDC") !== "false",
   oidcPort: port("OIDC_PORT", 54326),
   frontendPort: await freePort(port("WEB_PORT", 54323)),
+  // Passkeys need a host name (WebAuthn refuses IP addresses): the demo moves to localhost.
+  hostname: env.AUTH_PASSKEYS === "true" ? "localhost" : undefined,
   env,
   load: "entrypoints",
   quiet: true,

@@ -19,6 +19,9 @@
  * await auth.signIn("email", { email: "ada@example.com", redirect: false });
  * ```
  */
+import { createPasskeyMethods, type CredentialsLike, type PasskeyDescription } from "./passkeys.ts";
+
+export type { CredentialsLike, PasskeyDescription };
 
 /** The session as `GET /session` returns it. */
 export interface Session {
@@ -70,6 +73,8 @@ export interface AuthClientOptions {
   refetchInterval?: number;
   /** Keep tabs in sync over BroadcastChannel (default true). */
   broadcast?: boolean;
+  /** Passkeys' WebAuthn; default `navigator.credentials`. */
+  credentials?: CredentialsLike;
 }
 
 export interface SignInOptions {
@@ -177,6 +182,17 @@ export interface AuthClient {
   destroy(): void;
   /** The TOTP second factor: enrol, confirm, verify, recovery codes. */
   readonly mfa: MfaClient;
+  /**
+   * Passkeys (`AUTH_PASSKEYS=true`, cookie mode): adds one to the signed-in user through
+   * `navigator.credentials.create`; resolves with its id.
+   */
+  registerPasskey(): Promise<{ id: string }>;
+  /** Signs in with a passkey (`navigator.credentials.get`); resolves with the new session. */
+  signInWithPasskey(): Promise<Session | null>;
+  /** The signed-in user's passkeys, newest first. */
+  listPasskeys(): Promise<PasskeyDescription[]>;
+  /** Removes one of the signed-in user's passkeys by id. */
+  removePasskey(id: string): Promise<void>;
 }
 
 const TOKEN_KEY = "authjs.session-token";
@@ -514,7 +530,19 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     return body.access_token;
   }
 
+  const passkeys = createPasskeyMethods({
+    mode,
+    credentials: options.credentials,
+    request,
+    json,
+    postForm,
+    getCsrfToken,
+    refresh,
+    fail: (status, code, message) => new AuthClientError(status, code, message),
+  });
+
   return {
+    ...passkeys,
     mode,
     mfa,
     accessToken,

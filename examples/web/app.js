@@ -1,5 +1,6 @@
 // The demo frontend: every sign-in method the deployment offers, the session, sign-out,
-// and tabs that follow each other. Plain ESM; the SDK is served as /sdk.js.
+// passkeys (add, list, remove, sign in with one), and tabs that follow each other. Plain
+// ESM; the SDK is served as /sdk.js.
 import { createAuthClient } from "/sdk.js";
 
 const { functionsUrl } = await (await fetch("/config.json")).json();
@@ -17,6 +18,7 @@ const $ = (id) => document.getElementById(id);
 $("mode").textContent = mode === "token" ? "token (PKCE, bearer)" : "cookie";
 $("switch-mode").href = mode === "token" ? "?" : "?mode=token";
 const say = (text) => ($("message").textContent = text);
+let passkeysOffered = false; // set once /providers answers
 
 auth.subscribe(({ status, session }) => {
   $("status").dataset.status = status;
@@ -32,6 +34,7 @@ auth.subscribe(({ status, session }) => {
   $("mfa-required").hidden = status !== "mfa_required";
   $("session").textContent = session ? JSON.stringify(session, null, 2) : "";
   if (status === "authenticated") void showMfa();
+  if (status === "authenticated" && passkeysOffered) void showPasskeys();
 });
 
 // The second factor (when the deployment enables it): set up an app, then codes at sign-in.
@@ -99,7 +102,49 @@ function button(text) {
   return el;
 }
 
+// Passkeys: listed and managed while signed in (cookie mode: the challenge is a cookie).
+async function showPasskeys() {
+  $("passkeys").hidden = false;
+  try {
+    const passkeys = await auth.listPasskeys();
+    $("passkey-list").replaceChildren(...passkeys.map((passkey) => {
+      const item = document.createElement("li");
+      item.dataset.id = passkey.id;
+      const label = document.createElement("code");
+      label.textContent = `${passkey.id.slice(0, 12)}… added ${passkey.createdAt}` +
+        (passkey.lastUsedAt ? `, last used ${passkey.lastUsedAt}` : "");
+      const remove = button("Remove");
+      remove.className = "remove-passkey";
+      remove.addEventListener("click", async () => {
+        try {
+          await auth.removePasskey(passkey.id);
+          say("Passkey removed.");
+        } catch (error) {
+          say(`Cannot remove the passkey: ${error.code ?? error.message}`);
+        }
+        await showPasskeys();
+      });
+      item.append(label, remove);
+      return item;
+    }));
+  } catch (error) {
+    say(`Cannot list passkeys: ${error.code ?? error.message}`);
+  }
+}
+
+$("add-passkey").addEventListener("click", async () => {
+  try {
+    await auth.registerPasskey();
+    say("Passkey added: you can sign in with it now.");
+  } catch (error) {
+    say(`Cannot add a passkey: ${error.code ?? error.message}`);
+  }
+  await showPasskeys();
+});
+
 const providers = await auth.getProviders();
+passkeysOffered = mode === "cookie" &&
+  Object.values(providers).some((provider) => provider.type === "webauthn");
 for (const provider of Object.values(providers)) {
   const form = document.createElement("form");
   form.className = "method";
@@ -114,8 +159,21 @@ for (const provider of Object.values(providers)) {
     );
   } else if (provider.type === "oauth" || provider.type === "oidc") {
     form.append(button(`Sign in with ${provider.name}`));
+  } else if (provider.type === "webauthn" && passkeysOffered) {
+    form.append(button("Sign in with a passkey"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await auth.signInWithPasskey();
+        say("Signed in with a passkey.");
+      } catch (error) {
+        say(`Passkey sign-in refused: ${error.code ?? error.message}`);
+      }
+    });
+    $("methods").append(form);
+    continue;
   } else {
-    continue; // passkeys need their own ceremony; not part of this demo
+    continue; // passkeys need cookie mode (their challenge is a cookie)
   }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

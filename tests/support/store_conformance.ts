@@ -439,6 +439,67 @@ export function storeConformance(
         assert.equal(updated.counter, counter);
       });
 
+      const newPasskey = (userId: string, credentialID = randomUUID()) =>
+        adapter.createPasskey(
+          { provider: "passkey", providerAccountId: credentialID, type: "webauthn", userId },
+          {
+            credentialID,
+            providerAccountId: credentialID,
+            userId,
+            counter: 0,
+            credentialBackedUp: false,
+            credentialDeviceType: "singleDevice",
+            credentialPublicKey: randomUUID(),
+            transports: "internal",
+          },
+        );
+
+      await t.step("createPasskey writes the account and the authenticator together", async () => {
+        const local = await newUser("createPasskey@example.com");
+        const created = await newPasskey(local.id);
+        assertMatches(await db.authenticator(created.credentialID), created as unknown as Row);
+        assertMatches(
+          await db.account({ provider: "passkey", providerAccountId: created.credentialID }),
+          { userId: local.id, type: "webauthn" },
+        );
+        // The same credential again: the authenticator insert fails, so the account does too.
+        const again = randomUUID();
+        await newPasskey(local.id, again);
+        await adapter.unlinkAccount({ provider: "passkey", providerAccountId: again });
+        await assert.rejects(() => newPasskey(local.id, again));
+        assert.equal(await db.account({ provider: "passkey", providerAccountId: again }), null);
+      });
+
+      await t.step("listPasskeys shows a user's own, without their keys", async () => {
+        const owner = await newUser("listPasskeys@example.com");
+        const other = await newUser("listPasskeys-other@example.com");
+        const mine = await newPasskey(owner.id);
+        await newPasskey(other.id);
+        await adapter.updateAuthenticatorCounter(mine.credentialID, 3);
+        const listed = await adapter.listPasskeys(owner.id);
+        assert.equal(listed.length, 1);
+        assert.equal(listed[0]!.credentialID, mine.credentialID);
+        assert.deepEqual(listed[0]!.transports, ["internal"]);
+        assert.ok(listed[0]!.createdAt instanceof Date);
+        assert.ok(listed[0]!.lastUsedAt instanceof Date, "a counter update is a use");
+        assert.equal("credentialPublicKey" in listed[0]!, false);
+        assert.deepEqual(await adapter.listPasskeys("invalid-user-id"), []);
+      });
+
+      await t.step("deletePasskey removes only the owner's, with its account row", async () => {
+        const owner = await newUser("deletePasskey@example.com");
+        const other = await newUser("deletePasskey-other@example.com");
+        const created = await newPasskey(owner.id);
+        const key = { provider: "passkey", providerAccountId: created.credentialID };
+        assert.equal(await adapter.deletePasskey(other.id, created.credentialID), false);
+        assert.equal(await adapter.deletePasskey("invalid-user-id", created.credentialID), false);
+        assert.notEqual(await db.authenticator(created.credentialID), null);
+        assert.equal(await adapter.deletePasskey(owner.id, created.credentialID), true);
+        assert.equal(await db.authenticator(created.credentialID), null);
+        assert.equal(await db.account(key), null);
+        assert.equal(await adapter.deletePasskey(owner.id, created.credentialID), false);
+      });
+
       await t.step("a failed write leaves no row behind", async () => {
         const local = await newUser("dupe@example.com");
         await assert.rejects(() => newUser("dupe@example.com"));

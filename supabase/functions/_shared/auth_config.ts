@@ -9,6 +9,7 @@
  */
 import { setEnvDefaults } from "@auth/core";
 import type { AuthConfig } from "@auth/core";
+import type { Provider } from "@auth/core/providers";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
 import { createAuthOptions } from "./auth_options.ts";
@@ -24,6 +25,8 @@ export interface AuthDeps {
   store: Store;
   /** Where Auth.js's log lines go; tests capture them. */
   log?: (line: string) => void;
+  /** Providers loaded on demand (passkeys: see `loadAuthRuntime`). */
+  providers?: Provider[];
 }
 
 export function createAuthConfig(
@@ -44,7 +47,12 @@ export function createAuthConfig(
       ...createOAuth1Providers(config),
       ...customProviders(config),
       ...createPasswordProviders(config, deps.store),
+      ...(deps.providers ?? []),
     ],
+    // Always on: it only permits WebAuthn providers, and Auth.js remembers in a module-wide
+    // flag that some configuration had one, then refuses any later configuration without it
+    // (one process may hold several, e.g. the local gateway).
+    experimental: { enableWebAuthn: true },
     pages: pagesForAuthJs(config.pages),
     debug: config.debug,
     logger: {
@@ -53,6 +61,8 @@ export function createAuthConfig(
         log(`[auth][error] ${describe(error)}`);
       },
       warn(code) {
+        // Said on every request once a passkey provider is configured; chosen knowingly.
+        if (code === "experimental-webauthn") return;
         log(`[auth][warn] ${code}`);
       },
       debug(message) {

@@ -31,6 +31,19 @@ export interface AuthRuntime {
   auth(request: Request, overrides?: AuthOverrides): Promise<Response>;
 }
 
+/**
+ * `createAuthRuntime`, after loading what only some configurations need: the passkey
+ * provider (and SimpleWebAuthn with it) when `AUTH_PASSKEYS=true`.
+ */
+export async function loadAuthRuntime(config: AppConfig, deps: AuthDeps): Promise<AuthRuntime> {
+  if (!config.passkeys) return createAuthRuntime(config, deps);
+  const { createPasskeyProvider } = await import("./passkey_provider.ts");
+  return createAuthRuntime(config, {
+    ...deps,
+    providers: [...(deps.providers ?? []), createPasskeyProvider(config.passkeys)],
+  });
+}
+
 export function createAuthRuntime(config: AppConfig, deps: AuthDeps): AuthRuntime {
   const authConfig = createAuthConfig(config, deps);
   return {

@@ -86,6 +86,16 @@ export interface PagesConfig {
   newUser?: string;
 }
 
+/** Passkeys (WebAuthn): the relying party every ceremony is bound to. */
+export interface PasskeyConfig {
+  /** The RP ID: the frontend's host name or a parent domain of it (never an IP address). */
+  rpId: string;
+  /** The name authenticators show. */
+  rpName: string;
+  /** The one origin ceremonies are accepted from: the frontend's, not the functions'. */
+  origin: string;
+}
+
 /** The generic OpenID Connect provider's id: `AUTH_OIDC_ISSUER` / `_ID` / `_SECRET`. */
 export const GENERIC_OIDC_ID = "oidc";
 
@@ -171,6 +181,8 @@ export interface AppConfig {
   mfa: boolean;
   /** The name authenticator apps show for this deployment's codes (`AUTH_MFA_ISSUER`). */
   mfaIssuer: string;
+  /** Passkeys (`AUTH_PASSKEYS=true`) and their relying party; absent when off. */
+  passkeys?: PasskeyConfig;
   /** OAuth / OIDC providers enabled by configuration, in the order Auth.js lists them. */
   oauthProviders: OAuthProviderSettings[];
   /** OAuth 1.0a services (`AUTH_OAUTH1_PROVIDERS`), signed in through the `oauth1` function. */
@@ -317,6 +329,7 @@ export function loadConfig(env: Env): AppConfig {
     // An id listed in AUTH_OAUTH1_PROVIDERS (twitter) is that service, not the OAuth 2 built-in.
     oauthProviders: readOAuthProviders(env, new Set(oauth1Providers.map((p) => p.id))),
     oauth1Providers,
+    passkeys: readPasskeys(env, publicUrl, allowedOrigins),
     pages: readPages(env, allowedOrigins),
     databaseTimeoutMs,
     databaseLightClient: oneOf(
@@ -650,6 +663,81 @@ function readEmail(env: Env): EmailConfig | undefined {
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+const WEBAUTHN_VARIABLES = [
+  "AUTH_WEBAUTHN_RP_ID",
+  "AUTH_WEBAUTHN_RP_NAME",
+  "AUTH_WEBAUTHN_RP_ORIGIN",
+] as const;
+
+/**
+ * `AUTH_PASSKEYS=true`: the relying party is the frontend (`AUTH_WEBAUTHN_RP_ORIGIN`, by
+ * default the one origin in `AUTH_ALLOWED_ORIGINS`), never the functions' host: browsers
+ * bind a passkey to the RP ID of the page that created it, and the page is the frontend's.
+ */
+function readPasskeys(
+  env: Env,
+  publicUrl: URL,
+  allowedOrigins: Set<string>,
+): PasskeyConfig | undefined {
+  const enabled = oneOf("AUTH_PASSKEYS", env.AUTH_PASSKEYS, ["true", "false"] as const, "false");
+  const given = {
+    AUTH_WEBAUTHN_RP_ID: env.AUTH_WEBAUTHN_RP_ID?.trim() || undefined,
+    AUTH_WEBAUTHN_RP_NAME: env.AUTH_WEBAUTHN_RP_NAME?.trim() || undefined,
+    AUTH_WEBAUTHN_RP_ORIGIN: env.AUTH_WEBAUTHN_RP_ORIGIN?.trim() || undefined,
+  };
+  if (enabled !== "true") {
+    const stray = WEBAUTHN_VARIABLES.find((name) => given[name] !== undefined);
+    if (stray) {
+      throw new ConfigError(`Cannot start: ${stray} is set but AUTH_PASSKEYS is not "true"`);
+    }
+    return undefined;
+  }
+  let origin: string;
+  if (given.AUTH_WEBAUTHN_RP_ORIGIN) {
+    origin = readOrigin("AUTH_WEBAUTHN_RP_ORIGIN", given.AUTH_WEBAUTHN_RP_ORIGIN);
+    if (!allowedOrigins.has(origin)) {
+      throw new ConfigError(
+        `Cannot start: AUTH_WEBAUTHN_RP_ORIGIN "${origin}" must be in AUTH_ALLOWED_ORIGINS (the frontend calls the functions from it)`,
+      );
+    }
+  } else {
+    const frontends = [...allowedOrigins].filter((o) => o !== publicUrl.origin);
+    if (frontends.length !== 1) {
+      throw new ConfigError(
+        `Cannot start: AUTH_PASSKEYS needs AUTH_WEBAUTHN_RP_ORIGIN (the frontend's origin): AUTH_ALLOWED_ORIGINS lists ${
+          frontends.length ? "several" : "none"
+        }`,
+      );
+    }
+    origin = frontends[0]!;
+  }
+  const host = new URL(origin).hostname;
+  if (/^[\d.]+$/.test(host) || host.includes(":") || host.startsWith("[")) {
+    throw new ConfigError(
+      `Cannot start: passkeys cannot use "${origin}": WebAuthn refuses IP addresses (use localhost or a domain name)`,
+    );
+  }
+  if (new URL(origin).protocol !== "https:" && host !== "localhost") {
+    throw new ConfigError(
+      `Cannot start: passkeys need an https frontend (or http://localhost), got "${origin}"`,
+    );
+  }
+  const rpId = (given.AUTH_WEBAUTHN_RP_ID ?? host).toLowerCase();
+  if (
+    !/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(rpId) || (rpId !== host && !host.endsWith(`.${rpId}`)) ||
+    (!rpId.includes(".") && rpId !== "localhost")
+  ) {
+    throw new ConfigError(
+      `Cannot start: AUTH_WEBAUTHN_RP_ID must be "${host}" or a parent domain of it (browsers refuse any other), got "${rpId}"`,
+    );
+  }
+  const rpName = given.AUTH_WEBAUTHN_RP_NAME ?? rpId;
+  if (rpName.length > 64) {
+    throw new ConfigError("Cannot start: AUTH_WEBAUTHN_RP_NAME is longer than 64 characters");
+  }
+  return { rpId, rpName, origin };
 }
 
 /** `AUTH_<ID>` for a provider id, as Auth.js's `setEnvDefaults` spells it. */

@@ -24,6 +24,7 @@ import { actionSegments, toPublicUrl } from "./public_url.ts";
 import { clientIp, limit, RateLimitedError } from "./rate_limit.ts";
 import { frontendPage, refineRedirect } from "./redirects.ts";
 import { withResponseHeaders } from "./respond.ts";
+import type { PasskeyGate } from "./passkeys.ts";
 import { createFastSession } from "./session_fast.ts";
 import { readBearerToken, sessionCookieName } from "./session_token.ts";
 import { createStore, type Store } from "./store/mod.ts";
@@ -98,9 +99,11 @@ export function createHandler(
   // the session function, whose usual request (GET on the fast path) never needs them.
   let runtime: Promise<AuthRuntime> | undefined;
   const loadRuntime = () =>
-    runtime ??= import("./auth_runtime.ts").then((m) =>
-      m.createAuthRuntime(config, { store, log })
-    );
+    runtime ??= import("./auth_runtime.ts").then((m) => m.loadAuthRuntime(config, { store, log }));
+  // Passkey checks load with the first passkey request (they bring the session guard).
+  let passkeyGate: Promise<PasskeyGate> | undefined;
+  const loadPasskeyGate = () =>
+    passkeyGate ??= import("./passkeys.ts").then((m) => m.createPasskeyGate(config, store));
   if (!fastSession) loadRuntime().catch((error) => log(`Cannot load Auth.js: ${error}`));
   const sessionCookie = sessionCookieName(config.publicUrl);
   const audit = createAudit(store, log);
@@ -204,7 +207,8 @@ export function createHandler(
       const parsed = await readBody(req);
       body = parsed.text;
       fields = parsed.fields;
-      const credentials = providerType === "credentials";
+      // Credentials and passkeys sign in from a POST body: Auth.js's CSRF token too.
+      const credentials = providerType === "credentials" || providerType === "webauthn";
       if (spec.csrfOnPost || credentials) {
         await verifyCsrf({
           cookieValue: readCookie(
@@ -217,6 +221,8 @@ export function createHandler(
       }
     }
     await enforceLimits(group, providerType, fields, ctx);
+    const passkeys = providerType === "webauthn" ? await loadPasskeyGate() : undefined;
+    await passkeys?.prepare(group, req, url, fields);
     if (group === "callback" && providerType === "email" && !url.searchParams.get("token")) {
       // Auth.js calls this a configuration error (a 500 page); it is a mangled link.
       throw new HttpError(400, "invalid_link", "Cannot sign in: the link has no token");
@@ -234,7 +240,11 @@ export function createHandler(
       }),
       {
         onError: (error) => errors.push(error),
-        adapter: watchStore(store, ctx, group === "callback" && providerType === "email"),
+        adapter: watchStore(
+          passkeys ? passkeys.adapter(store) : store,
+          ctx,
+          group === "callback" && providerType === "email",
+        ),
         events: auditEvents(audit, ctx),
       },
     );
@@ -242,15 +252,15 @@ export function createHandler(
       await response.body?.cancel();
       throw new UnavailableError("Cannot reach the database: try again shortly");
     }
-    if (group === "signin" || group === "callback") {
-      const error = await authErrorOf(response, config.basePath);
-      if (error) {
-        await audit("signin_failed", {
-          ...who(ctx),
-          provider: providerId ?? null,
-          detail: { error, action: group },
-        });
-      }
+    const failure = group === "signin" || group === "callback"
+      ? await authErrorOf(response, config.basePath)
+      : undefined;
+    if (failure) {
+      await audit("signin_failed", {
+        ...who(ctx),
+        provider: providerId ?? null,
+        detail: { error: failure, action: group },
+      });
     }
     if (config.sessionStrategy === "database" && (group === "callback" || group === "signin")) {
       // Session management: remember which device a new database session belongs to.
@@ -266,12 +276,15 @@ export function createHandler(
         }
       }
     }
+    const answer = passkeys && group === "callback"
+      ? await passkeys.settle(response, { req, failure, errors, fields })
+      : response;
     if (group === "error" && response.status === 500) {
       // The page describes an earlier failure (`?error=Configuration`); this request did
       // not fail, and anyone can ask for it.
       return new Response(response.body, { status: 200, headers: response.headers });
     }
-    return refineRedirect(await normalize(response), {
+    return refineRedirect(await normalize(answer), {
       url,
       action: group,
       providerType: providerId ? providerTypes.get(providerId) : undefined,

@@ -7,6 +7,7 @@
  * const values = pick(account, ACCOUNT_COLUMNS); // only real columns, never extra fields
  * ```
  */
+import type { PasskeyInfo } from "./mod.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -53,4 +54,17 @@ export function pick(source: object, columns: readonly string[]): Row {
     if (value !== undefined) out[column] = value;
   }
   return out;
+}
+
+/** An authenticator row as its owner sees it (both drivers read the same columns). */
+export function toPasskeyInfo(row: Row): PasskeyInfo {
+  const transports = row.transports;
+  return {
+    credentialID: row.credentialID as string,
+    deviceType: row.credentialDeviceType as string,
+    backedUp: row.credentialBackedUp === true,
+    transports: typeof transports === "string" && transports ? transports.split(",") : [],
+    createdAt: new Date(row.createdAt as string | Date),
+    lastUsedAt: row.lastUsedAt ? new Date(row.lastUsedAt as string | Date) : null,
+  };
 }

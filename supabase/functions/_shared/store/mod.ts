@@ -87,6 +87,21 @@ export interface Store {
     credentialID: string,
     newCounter: number,
   ): Promise<AdapterAuthenticator>;
+  /**
+   * Passkeys: the account row and the authenticator of a new passkey, written together
+   * (Auth.js writes them one after the other; a failure between would leave half a passkey).
+   */
+  createPasskey(
+    account: AdapterAccount,
+    authenticator: AdapterAuthenticator,
+  ): Promise<AdapterAuthenticator>;
+  /** A user's passkeys as they may see them (never the public key), newest first. */
+  listPasskeys(userId: string): Promise<PasskeyInfo[]>;
+  /**
+   * Removes one of the user's passkeys and its account row together. Only that user's rows
+   * can match; false when they have no such passkey.
+   */
+  deletePasskey(userId: string, credentialID: string): Promise<boolean>;
   /** The password flow's hashes and tokens (beside Auth.js's tables, same connection). */
   passwords: PasswordStore;
   /** The second factor's factors, recovery codes and database-session assurance. */
@@ -133,6 +148,19 @@ export interface SessionInfo extends SessionDevice {
   /** When the session was last extended (at most Auth.js's `updateAge` apart while in use). */
   lastSeenAt: Date;
   expires: Date;
+}
+
+/** A passkey as its owner may see it: never its public key. */
+export interface PasskeyInfo {
+  /** As Auth.js stores it (standard base64). */
+  credentialID: string;
+  /** `singleDevice` or `multiDevice` (synced, e.g. through a password manager). */
+  deviceType: string;
+  backedUp: boolean;
+  transports: string[];
+  createdAt: Date;
+  /** The last sign-in with it; null until the first. */
+  lastUsedAt: Date | null;
 }
 
 /** A token-mode code as stored: never the code itself, only its hash. */

@@ -28,6 +28,7 @@ import {
   AUTHENTICATOR_COLUMNS,
   isUuid,
   type Row,
+  toPasskeyInfo,
   USER_COLUMNS,
 } from "./columns.ts";
 import { unsupportedMfa } from "./mfa.ts";
@@ -45,6 +46,8 @@ export interface RestStoreOptions {
 const USER_SELECT = "id, name, email, emailVerified, image";
 const SESSION_SELECT = "id, sessionToken, userId, expires";
 const TOKEN_SELECT = "identifier, token, expires";
+const PASSKEY_SELECT =
+  "credentialID, credentialDeviceType, credentialBackedUp, transports, createdAt, lastUsedAt";
 
 /** JSON timestamps (`2026-12-03T16:30:01.123+00:00`) back to the `Date`s Auth.js expects. */
 export function parseTimestamp(value: unknown): Date | null {
@@ -467,7 +470,9 @@ export function createRestStore(options: RestStoreOptions): Store {
     async updateAuthenticatorCounter(credentialID, counter) {
       const row = await run(
         "update authenticator counter",
-        (await table("authenticators")).update({ counter }).eq("credentialID", credentialID)
+        (await table("authenticators"))
+          .update({ counter, lastUsedAt: new Date().toISOString() })
+          .eq("credentialID", credentialID)
           .select()
           .maybeSingle(),
       );
@@ -475,6 +480,50 @@ export function createRestStore(options: RestStoreOptions): Store {
         throw new Error(`Cannot update authenticator counter: "${credentialID}" not found`);
       }
       return parseAuthenticator(row);
+    },
+
+    async createPasskey(account, authenticator) {
+      // Both rows in one statement, as the sql driver writes them: a function PostgREST exposes.
+      const rows = await run<Row[]>(
+        "create passkey",
+        (await connect()).schema("next_auth").rpc("create_passkey", {
+          p_user_id: authenticator.userId,
+          p_type: account.type,
+          p_provider: account.provider,
+          p_provider_account_id: account.providerAccountId,
+          p_credential_id: authenticator.credentialID,
+          p_public_key: authenticator.credentialPublicKey,
+          p_counter: authenticator.counter,
+          p_device_type: authenticator.credentialDeviceType,
+          p_backed_up: authenticator.credentialBackedUp,
+          p_transports: authenticator.transports ?? null,
+        }),
+      );
+      const row = rows?.[0];
+      if (!row) throw new Error("Cannot create passkey: no row returned");
+      return parseAuthenticator(row);
+    },
+
+    async listPasskeys(userId) {
+      if (!isUuid(userId)) return [];
+      const rows = await run<Row[]>(
+        "list passkeys",
+        (await table("authenticators")).select(PASSKEY_SELECT).eq("userId", userId)
+          .order("createdAt", { ascending: false }).order("credentialID"),
+      );
+      return (rows ?? []).map(toPasskeyInfo);
+    },
+
+    async deletePasskey(userId, credentialID) {
+      if (!isUuid(userId)) return false;
+      const deleted = await run<number>(
+        "delete passkey",
+        (await connect()).schema("next_auth").rpc("delete_passkey", {
+          p_user_id: userId,
+          p_credential_id: credentialID,
+        }),
+      );
+      return (deleted ?? 0) > 0;
     },
 
     async close() {

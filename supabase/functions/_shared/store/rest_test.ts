@@ -76,3 +76,89 @@ Deno.test("rest errors keep the Postgres code; an unreachable API is a 503", asy
     await store.close();
   }
 });
+
+Deno.test("rest passkeys: one rpc call each to write or remove both rows, a select to list", async () => {
+  const seen: { method: string; url: URL; profile: string | null; body: unknown }[] = [];
+  const userId = "1c9f1d1e-0000-4000-8000-000000000001";
+  const store = createRestStore({
+    url: "https://abc.supabase.co",
+    serviceRoleKey: "service-role-key",
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      const text = await request.text();
+      seen.push({
+        method: request.method,
+        url,
+        profile: request.headers.get("Content-Profile") ?? request.headers.get("Accept-Profile"),
+        body: text ? JSON.parse(text) : undefined,
+      });
+      if (url.pathname.endsWith("/rpc/create_passkey")) {
+        return Response.json([{ credentialID: "q83v+/8=", counter: "0", userId }]);
+      }
+      if (url.pathname.endsWith("/rpc/delete_passkey")) return Response.json(1);
+      return Response.json([{
+        credentialID: "q83v+/8=",
+        credentialDeviceType: "multiDevice",
+        credentialBackedUp: true,
+        transports: "internal,hybrid",
+        createdAt: "2026-12-04T01:00:00+00:00",
+        lastUsedAt: null,
+      }]);
+    },
+  });
+  try {
+    const created = await store.createPasskey(
+      { userId, type: "webauthn", provider: "passkey", providerAccountId: "q83v+/8=" },
+      {
+        userId,
+        providerAccountId: "q83v+/8=",
+        credentialID: "q83v+/8=",
+        credentialPublicKey: "pk",
+        counter: 0,
+        credentialDeviceType: "multiDevice",
+        credentialBackedUp: true,
+        transports: "internal,hybrid",
+      },
+    );
+    assert.equal(created.counter, 0);
+    assert.equal(seen[0]!.method, "POST");
+    assert.equal(seen[0]!.url.pathname, "/rest/v1/rpc/create_passkey");
+    assert.equal(seen[0]!.profile, "next_auth");
+    assert.deepEqual(seen[0]!.body, {
+      p_user_id: userId,
+      p_type: "webauthn",
+      p_provider: "passkey",
+      p_provider_account_id: "q83v+/8=",
+      p_credential_id: "q83v+/8=",
+      p_public_key: "pk",
+      p_counter: 0,
+      p_device_type: "multiDevice",
+      p_backed_up: true,
+      p_transports: "internal,hybrid",
+    });
+
+    const listed = await store.listPasskeys(userId);
+    assert.equal(seen[1]!.url.pathname, "/rest/v1/authenticators");
+    assert.equal(seen[1]!.url.searchParams.get("userId"), `eq.${userId}`);
+    assert.ok(!seen[1]!.url.searchParams.get("select")!.includes("credentialPublicKey"));
+    assert.deepEqual(listed, [{
+      credentialID: "q83v+/8=",
+      deviceType: "multiDevice",
+      backedUp: true,
+      transports: ["internal", "hybrid"],
+      createdAt: new Date("2026-12-04T01:00:00Z"),
+      lastUsedAt: null,
+    }]);
+
+    assert.equal(await store.deletePasskey(userId, "q83v+/8="), true);
+    assert.equal(seen[2]!.url.pathname, "/rest/v1/rpc/delete_passkey");
+    assert.deepEqual(seen[2]!.body, { p_user_id: userId, p_credential_id: "q83v+/8=" });
+
+    assert.equal(await store.deletePasskey("not-a-uuid", "q83v+/8="), false);
+    assert.deepEqual(await store.listPasskeys("not-a-uuid"), []);
+    assert.equal(seen.length, 3, "ids that cannot match never reach the API");
+  } finally {
+    await store.close();
+  }
+});

@@ -23,6 +23,7 @@ import {
   isUuid,
   pick,
   type Row,
+  toPasskeyInfo,
   USER_COLUMNS,
 } from "./columns.ts";
 import type { AuditEntry, SessionAndUser, SessionInfo, Store } from "./mod.ts";
@@ -441,7 +442,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const sql = await connect();
       const row = one<AdapterAuthenticator>(
         await sql`
-        update next_auth.authenticators set counter = ${counter}
+        update next_auth.authenticators set counter = ${counter}, "lastUsedAt" = now()
         where "credentialID" = ${credentialID}
         returning *`,
       );
@@ -451,6 +452,36 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         );
       }
       return row;
+    },
+
+    async createPasskey(account, authenticator) {
+      const sql = await connect();
+      const [row] = await sql`
+        select * from next_auth.create_passkey(${authenticator.userId}, ${account.type},
+          ${account.provider}, ${account.providerAccountId}, ${authenticator.credentialID},
+          ${authenticator.credentialPublicKey}, ${authenticator.counter},
+          ${authenticator.credentialDeviceType}, ${authenticator.credentialBackedUp},
+          ${authenticator.transports ?? null})`;
+      return row as unknown as AdapterAuthenticator;
+    },
+
+    async listPasskeys(userId) {
+      if (!isUuid(userId)) return [];
+      const sql = await connect();
+      const rows = await sql`
+        select "credentialID", "credentialDeviceType", "credentialBackedUp", transports,
+               "createdAt", "lastUsedAt"
+        from next_auth.authenticators where "userId" = ${userId}
+        order by "createdAt" desc, "credentialID"`;
+      return rows.map((row) => toPasskeyInfo(row));
+    },
+
+    async deletePasskey(userId, credentialID) {
+      if (!isUuid(userId)) return false;
+      const sql = await connect();
+      const [row] = await sql`
+        select next_auth.delete_passkey(${userId}, ${credentialID}) as deleted`;
+      return (row?.deleted as number) > 0;
     },
 
     async hitRateLimit({ bucket, key, windowSec }) {
