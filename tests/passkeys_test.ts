@@ -7,8 +7,10 @@
  * passkeys, each removal taking the authenticator and its account row together.
  */
 import assert from "node:assert/strict";
+import { decodeJwt } from "jose";
 import { connect, countRows } from "./support/db.ts";
 import { Client } from "./support/http.ts";
+import { enrolTotp } from "./support/mfa.ts";
 import { signInWithMagicLink } from "./support/sign_in.ts";
 import { type LocalStack, startTestStack } from "./support/stack.ts";
 import { type Bend, SoftAuthenticator } from "./support/webauthn.ts";
@@ -627,3 +629,44 @@ Deno.test(`hostile passkey credentials never become a 5xx or a row (seed ${FUZZ_
     await stack.stop();
   }
 });
+
+for (const strategy of ["jwt", "database"] as const) {
+  Deno.test(`with TOTP enrolled, a passkey sign-in is complete without a code; a magic link is not (${strategy} sessions)`, async () => {
+    const stack = await startTestStack(
+      { ...PASSKEYS, AUTH_MFA: "true", AUTH_SESSION_STRATEGY: strategy },
+      { oidc: false },
+    );
+    try {
+      const laptop = await signInWithMagicLink(stack, "ada@example.com");
+      const ada = await sessionOf(stack, laptop);
+      await enrolTotp(stack, laptop); // the laptop's session is now aal2
+      const authenticator = new SoftAuthenticator({ origin: FRONTEND });
+      const registered = await register(stack, laptop, authenticator);
+      assert.equal(registered.status, 200, JSON.stringify(registered.body));
+
+      // A magic link alone: partial, no user, no access token.
+      const tablet = await signInWithMagicLink(stack, "ada@example.com");
+      const partial = await sessionOf(stack, tablet);
+      assert.equal(partial.mfaRequired, true);
+      assert.equal(partial.user, undefined);
+      const refused = await tablet.get(`${stack.functionsUrl}/access-token`);
+      assert.equal(refused.status, 403);
+      assert.equal((await refused.json()).error, "second_factor_required");
+
+      // The passkey alone: the whole session, at aal2, with webauthn in its methods.
+      const phone = new Client();
+      const signedIn = await passkeySignIn(stack, phone, authenticator);
+      assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+      const session = await sessionOf(stack, phone);
+      assert.equal(session.user.id, ada.user.id);
+      assert.equal(session.aal, "aal2");
+      const issued = await phone.get(`${stack.functionsUrl}/access-token`);
+      assert.equal(issued.status, 200, await issued.clone().text());
+      const claims = decodeJwt((await issued.json()).access_token);
+      assert.equal(claims.aal, "aal2");
+      assert.deepEqual((claims.amr as { method: string }[]).map((e) => e.method), ["webauthn"]);
+    } finally {
+      await stack.stop();
+    }
+  });
+}

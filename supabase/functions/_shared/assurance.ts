@@ -30,10 +30,18 @@ export interface AmrEntry {
 }
 
 /**
- * Methods that are a second factor on their own. To let a passkey sign-in satisfy the second
- * factor, add `"webauthn"` here: the rest follows (JWT and database sessions alike).
+ * Methods that are a second factor on their own: TOTP and recovery codes after a first
+ * sign-in, and a passkey sign-in (`webauthn`). A passkey is multi-factor by itself: the
+ * device (possession) and its user verification (PIN or biometric), which every passkey
+ * sign-in here requires (SimpleWebAuthn's `requireUserVerification`, on by default and left
+ * on by Auth.js); a user with TOTP enrolled who signs in with a passkey is not asked for a
+ * code, as with Supabase Auth's WebAuthn factor.
  */
-export const SECOND_FACTOR_METHODS: ReadonlySet<string> = new Set(["totp", "recovery"]);
+export const SECOND_FACTOR_METHODS: ReadonlySet<string> = new Set([
+  "totp",
+  "recovery",
+  "webauthn",
+]);
 
 /** The assurance level a session's methods give. */
 export function aalOf(amr: readonly AmrEntry[] | undefined): Aal {

@@ -36,7 +36,9 @@ Deno.test("amr names sign-ins as Supabase does, keeps one entry per method, drop
     [undefined, "unknown"],
   ] as const;
   for (const [account, method] of names) assert.equal(signInMethod(account, 0).method, method);
-  assert.equal(aalOf([{ method: "webauthn", timestamp: 0 }]), "aal1", "passkeys: not (yet) aal2");
+  // A passkey sign-in (user verification required) is multi-factor on its own.
+  assert.equal(aalOf([{ method: "webauthn", timestamp: 0 }]), "aal2");
+  assert.equal(aalOf([{ method: "magiclink", timestamp: 0 }]), "aal1");
   assert.equal(aalOf([{ method: "recovery", timestamp: 0 }]), "aal2");
   const amr = addMethod(
     [{ method: "magiclink", timestamp: 1 }, { method: "totp", timestamp: 2 }],
