@@ -8,7 +8,7 @@
  * const proxy = await startTcpProxy({ targetHost: "127.0.0.1", targetPort: 5432 });
  * // connect to 127.0.0.1:${proxy.port} ...
  * proxy.cut();      // the database is gone
- * proxy.restore();  // and back
+ * await proxy.restore();  // and back
  * await proxy.stop();
  * ```
  */
@@ -17,7 +17,8 @@ export interface TcpProxy {
   port: number;
   /** Resets every open connection and stops listening (connections refused) until `restore()`. */
   cut(): void;
-  restore(): void;
+  /** Listens again (resolves once it does). */
+  restore(): Promise<void>;
   /** How many times `cut()` took the line down. */
   readonly faults: number;
   /** Connections accepted so far (including those refused while cut). */
@@ -106,8 +107,17 @@ export function startTcpProxy(
       unlisten();
       for (const conn of [...open]) close(conn);
     },
-    restore() {
-      if (!listener) listen(boundPort);
+    async restore() {
+      // A closed listener's socket is released once its pending accept has been cancelled, a
+      // turn or two of the event loop later: until then the port reads as in use.
+      for (let attempt = 0; !listener; attempt++) {
+        try {
+          listen(boundPort);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AddrInUse) || attempt >= 100) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
     },
     get faults() {
       return faults;

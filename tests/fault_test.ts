@@ -76,7 +76,7 @@ Deno.test("the database going away gives 503s, then everything recovers without 
     );
 
     await t.step("the database comes back: the same session works, nothing lost", async () => {
-      proxy.restore();
+      await proxy.restore();
       const session = await (await client.get(`${url}/session`)).json();
       assert.equal(session?.user?.email, "steady@example.com");
       const [after] = await sql`select * from next_auth.sessions where "sessionToken" = ${token}`;
@@ -90,7 +90,7 @@ Deno.test("the database going away gives 503s, then everything recovers without 
         await new Promise((resolve) => setTimeout(resolve, round * 3));
         proxy.cut();
         const responses = await Promise.all(pending);
-        proxy.restore();
+        await proxy.restore();
         for (const response of responses) {
           outageRequests++;
           if (response.status === 503) {

@@ -8,7 +8,13 @@ import Nodemailer from "@auth/core/providers/nodemailer";
 import { createSqlStore } from "../../../supabase/functions/_shared/store/sql.ts";
 
 const env = Deno.env.toObject();
-const adapter = createSqlStore({ url: env.DATABASE_URL!, max: 3 });
+// As an Auth.js deployment has it: an adapter over npm:postgres. BENCH_STOCK_LIGHT_CLIENT=true
+// lends stock Auth() this project's light client too (the bench reports both).
+const adapter = createSqlStore({
+  url: env.DATABASE_URL!,
+  max: 3,
+  lightClient: env.BENCH_STOCK_LIGHT_CLIENT === "true",
+});
 const config = {
   basePath: "/functions/v1",
   secret: env.AUTH_SECRET!,

@@ -99,7 +99,7 @@ Deno.test("the light client when the database goes away and comes back", async (
     assert.ok(isConnectionError(lost), `a connection error, got ${lost}`);
     const refused = await wire.query("select 1").then(() => undefined, (error) => error);
     assert.ok(isConnectionError(refused), `a connection error, got ${refused}`);
-    proxy.restore();
+    await proxy.restore();
     assert.deepEqual(await wire.query("select 3"), [["3"]]);
   } finally {
     await wire.close();
