@@ -17,11 +17,9 @@ import type {
   VerificationToken,
 } from "@auth/core/adapters";
 import type { AppConfig } from "../config.ts";
-import { createRestStore } from "./rest.ts";
 
 import type { MfaStore } from "./mfa.ts";
 import type { PasswordStore } from "./passwords.ts";
-import { createSqlStore } from "./sql.ts";
 
 export type { PasswordStore, PasswordUser } from "./passwords.ts";
 export type { MfaFactor, MfaStatus, MfaStore } from "./mfa.ts";
@@ -208,13 +206,21 @@ export function createStore(
     : `${config.databaseUrl}|${config.databasePrepare}|${config.databasePoolSize}|${config.databaseTimeoutMs}|${config.databaseLightClient}`;
   let store = stores.get(key);
   if (!store) {
-    const created = rest ? createRestStore(rest) : createSqlStore({
-      url: config.databaseUrl,
-      prepare: config.databasePrepare,
-      max: config.databasePoolSize,
-      timeoutMs: config.databaseTimeoutMs,
-      lightClient: config.databaseLightClient,
-    });
+    // The driver's modules (~80 KB of code) load on the store's first call, not at start-up:
+    // a function answering JWT sessions may never need them.
+    const created = lazyStore(() =>
+      rest
+        ? import("./rest.ts").then((m) => m.createRestStore(rest))
+        : import("./sql.ts").then((m) =>
+          m.createSqlStore({
+            url: config.databaseUrl,
+            prepare: config.databasePrepare,
+            max: config.databasePoolSize,
+            timeoutMs: config.databaseTimeoutMs,
+            lightClient: config.databaseLightClient,
+          })
+        )
+    );
     store = {
       ...created,
       close() {
@@ -225,4 +231,102 @@ export function createStore(
     stores.set(key, store);
   }
   return store;
+}
+
+type Parts = "passwords" | "mfa";
+type Methods<T> = {
+  [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof T];
+
+/** Every method of a store, part by part: what `lazyStore` forwards. */
+export const STORE_METHODS = {
+  store: [
+    "createUser",
+    "getUser",
+    "getUserByEmail",
+    "getUserByAccount",
+    "updateUser",
+    "deleteUser",
+    "linkAccount",
+    "unlinkAccount",
+    "getAccount",
+    "createSession",
+    "getSessionAndUser",
+    "getSessionsAndUsers",
+    "updateSession",
+    "deleteSession",
+    "createVerificationToken",
+    "useVerificationToken",
+    "getAuthenticator",
+    "createAuthenticator",
+    "listAuthenticatorsByUserId",
+    "updateAuthenticatorCounter",
+    "createPasskey",
+    "listPasskeys",
+    "deletePasskey",
+    "createTokenCode",
+    "consumeTokenCode",
+    "hitRateLimit",
+    "appendAudit",
+    "describeSession",
+    "listSessions",
+    "revokeSessions",
+  ],
+  passwords: [
+    "findByEmail",
+    "createUserWithPassword",
+    "createToken",
+    "verifyEmail",
+    "resetPassword",
+    "updateHash",
+  ],
+  mfa: [
+    "isEnrolled",
+    "status",
+    "getFactor",
+    "startEnrollment",
+    "confirmEnrollment",
+    "useStep",
+    "resealSecret",
+    "useRecoveryCode",
+    "replaceRecoveryCodes",
+    "removeFactor",
+    "setSessionAssurance",
+  ],
+} as const satisfies {
+  store: readonly Exclude<Methods<Store>, "close">[];
+  passwords: readonly Methods<PasswordStore>[];
+  mfa: readonly Methods<MfaStore>[];
+};
+
+// A method added to an interface and not to the lists above fails type checking here.
+type Unlisted =
+  | Exclude<Methods<Omit<Store, Parts | "close">>, (typeof STORE_METHODS.store)[number]>
+  | Exclude<Methods<PasswordStore>, (typeof STORE_METHODS.passwords)[number]>
+  | Exclude<Methods<MfaStore>, (typeof STORE_METHODS.mfa)[number]>;
+const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyMethodListed;
+
+/**
+ * A store whose driver is made on its first call: each method waits for it, then calls the
+ * driver's. `close()` before any call has nothing to close.
+ */
+export function lazyStore(load: () => Promise<Store>): Store {
+  let driver: Promise<Store> | undefined;
+  const forward = (part: (store: Store) => object, names: readonly string[]) =>
+    Object.fromEntries(names.map((name) => [name, async (...args: unknown[]) => {
+      const target = part(await (driver ??= load())) as Record<
+        string,
+        (...a: unknown[]) => unknown
+      >;
+      return await target[name]!.apply(target, args);
+    }]));
+  return {
+    ...forward((store) => store, STORE_METHODS.store),
+    passwords: forward((store) => store.passwords, STORE_METHODS.passwords),
+    mfa: forward((store) => store.mfa, STORE_METHODS.mfa),
+    async close() {
+      if (driver) await (await driver).close();
+    },
+  } as unknown as Store;
 }
