@@ -24,6 +24,9 @@ export interface SessionLookupOptions {
   maxBatch?: number;
 }
 
+/** Longer than any database session token this project (or Auth.js) makes. */
+export const MAX_SESSION_TOKEN_LENGTH = 512;
+
 interface Waiter {
   resolve(found: SessionAndUser | null): void;
   reject(error: unknown): void;
@@ -70,6 +73,9 @@ export function createSessionLookup(
 
   return (sessionToken) =>
     new Promise((resolve, reject) => {
+      // Database session tokens are short (Auth.js makes UUIDs): a cookie of kilobytes is no
+      // session, and need not travel to the database in somebody else's batch.
+      if (sessionToken.length > MAX_SESSION_TOKEN_LENGTH) return resolve(null);
       const waiters = waiting.get(sessionToken);
       if (waiters) waiters.push({ resolve, reject });
       else waiting.set(sessionToken, [{ resolve, reject }]);

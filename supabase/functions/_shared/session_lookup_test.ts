@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { AdapterSession, AdapterUser } from "@auth/core/adapters";
-import { createSessionLookup } from "./session_lookup.ts";
+import { createSessionLookup, MAX_SESSION_TOKEN_LENGTH } from "./session_lookup.ts";
 import type { SessionAndUser } from "./store/mod.ts";
 
 function recorder(known: string[]) {
@@ -78,4 +78,11 @@ Deno.test("batches are bounded and a failed query fails only its own callers", a
   assert.deepEqual(queries[2]!.tokens, ["d"]);
   queries[2]!.release();
   assert.equal((await others[2]!)?.user.id, "u-d");
+});
+
+Deno.test("a token too long to be a session is no session, and is not sent", async () => {
+  const { store, queries } = recorder([]);
+  const lookup = createSessionLookup(store);
+  assert.equal(await lookup("x".repeat(MAX_SESSION_TOKEN_LENGTH + 1)), null);
+  assert.equal(queries.length, 0);
 });
