@@ -11,6 +11,7 @@
  * PGlite otherwise — which then bounds both sides alike).
  */
 import { encode } from "@auth/core/jwt";
+import { generateSigningKey } from "../supabase/functions/_shared/access_token.ts";
 import postgres from "postgres";
 import { openDatabase } from "../dev/database.ts";
 
@@ -49,13 +50,21 @@ function spawnFunction(target: Target, port: number) {
   }).spawn();
 }
 
-async function untilAnswered(url: string, headers: HeadersInit, timeoutMs = 30_000) {
+/**
+ * Milliseconds until `url` answers: with a 2xx, or with any status below 500 when `anyAnswer`
+ * (a function asked a plain GET it does not serve still answers, e.g. 404 or 405).
+ */
+async function untilAnswered(
+  url: string,
+  headers: HeadersInit,
+  { timeoutMs = 30_000, anyAnswer = false } = {},
+) {
   const start = performance.now();
   for (;;) {
     try {
       const response = await fetch(url, { headers });
       await response.body?.cancel();
-      if (response.ok) return performance.now() - start;
+      if (response.ok || (anyAnswer && response.status < 500)) return performance.now() - start;
     } catch {
       // not listening yet
     }
@@ -278,6 +287,59 @@ try {
     { name: "session", entry: "supabase/functions/session/index.ts", path: "/session", env },
   ], signedIn);
 
+  // Every function's cold start and memory right after its first answer (a plain GET on its
+  // path; the answer may be a 4xx where the function needs more than that).
+  const functionsDir = new URL("supabase/functions/", root);
+  const names = [...Deno.readDirSync(functionsDir)]
+    .filter((e) => e.isDirectory && !e.name.startsWith("_")).map((e) => e.name).sort();
+  // What `npm start` turns on, so each function starts with its features (access-token and
+  // oidc refuse to start without a signing key).
+  const functionEnv = {
+    ...env,
+    AUTH_JWT_PRIVATE_KEY: await generateSigningKey(),
+    AUTH_PASSWORD: "true",
+    AUTH_MFA: "true",
+    AUTH_EMAIL_SERVER: "smtp://127.0.0.1:2525",
+    AUTH_EMAIL_FROM: "Bench <bench@example.com>",
+  };
+  const everyFunction: { name: string; coldMs: number; memoryMb: number }[] = [];
+  for (const name of names) {
+    const cold: number[] = [];
+    let memoryMb = 0;
+    for (let i = 0; i < 5; i++) {
+      const port = freePort();
+      const child = spawnFunction(
+        {
+          name,
+          entry: `supabase/functions/${name}/index.ts`,
+          path: `/${name}`,
+          env: functionEnv,
+        },
+        port,
+      );
+      try {
+        let answered = false;
+        const exited = child.status.then(async () => {
+          if (answered) return NaN;
+          const why = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+          throw new Error(`${name} did not start: ${why.split("\n").find((l) => l.trim())}`);
+        });
+        cold.push(
+          await Promise.race([
+            untilAnswered(`http://127.0.0.1:${port}/${name}`, signedIn, { anyAnswer: true }),
+            exited,
+          ]),
+        );
+        answered = true;
+        memoryMb = Math.max(memoryMb, peakMemoryMb(child.pid));
+      } finally {
+        stop(child);
+        await child.status;
+      }
+    }
+    everyFunction.push({ name, coldMs: cold.sort((a, b) => a - b)[2]!, memoryMb });
+  }
+
   console.log(
     `\n${"".padEnd(38)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}` +
       `${"CPU µs".padStart(9)}${"errors".padStart(9)}${"non-2xx".padStart(9)}` +
@@ -297,6 +359,14 @@ try {
       coldHello.toFixed(0)
     } ms, session ${coldSession.toFixed(0)} ms (${(coldSession / coldHello).toFixed(2)}x hello)`,
   );
+  console.log("\nEvery function: cold start (median of 5) and peak memory after its first answer");
+  for (const f of everyFunction) {
+    console.log(
+      `  ${f.name.padEnd(20)}${fmt(f.coldMs)} ms${fmt(f.coldMs / coldHello, 2)}x hello${
+        fmt(f.memoryMb, 1)
+      } MB`,
+    );
+  }
 } finally {
   await sql.end();
   await database.close();
