@@ -444,6 +444,23 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     return answer;
   }
 
+  /**
+   * Gives the second factor. A partial session that waited too long (10 minutes) is gone:
+   * the state turns "unauthenticated" before the error (`second_factor_expired`) is thrown.
+   */
+  async function completeSignIn(body: Record<string, string>): Promise<Session | null> {
+    try {
+      await mfaRequest("/verify", body);
+    } catch (error) {
+      if (error instanceof AuthClientError && error.code === "second_factor_expired") {
+        await refresh(true);
+      }
+      throw error;
+    }
+    access = undefined;
+    return await refresh(true);
+  }
+
   const mfa: MfaClient = {
     async status() {
       return await json<MfaStatus>(await request("/mfa"));
@@ -462,14 +479,10 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       return { recoveryCodes };
     },
     async verify(code) {
-      await mfaRequest("/verify", { code });
-      access = undefined;
-      return await refresh(true);
+      return await completeSignIn({ code });
     },
     async verifyRecoveryCode(recoveryCode) {
-      await mfaRequest("/verify", { recoveryCode });
-      access = undefined;
-      return await refresh(true);
+      return await completeSignIn({ recoveryCode });
     },
     async regenerateRecoveryCodes() {
       const { recoveryCodes } = await mfaRequest<{ recoveryCodes: string[] }>(

@@ -6,6 +6,7 @@
  * it. Skew and replay are driven by an injected clock, never by sleeping.
  */
 import assert from "node:assert/strict";
+import { encode } from "@auth/core/jwt";
 import { base64url, decodeJwt } from "jose";
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import { createHandler } from "../supabase/functions/_shared/handler.ts";
@@ -710,3 +711,65 @@ Deno.test("RLS: a policy asking next_auth.aal() = 'aal2' lets only second-factor
     await stack.stop();
   }
 });
+
+for (const strategy of ["jwt", "database"] as const) {
+  Deno.test(`${strategy} sessions: a partial session has 10 minutes to give its second factor`, async () => {
+    const stack = await startTestStack({ ...MFA_ENV, AUTH_SESSION_STRATEGY: strategy }, {
+      oidc: false,
+    });
+    const slow = createHandler("session", { config: { ...stack.config, fastSession: false } });
+    const sql = connect(stack.databaseUrl);
+    try {
+      const email = `late-${strategy}@example.com`;
+      const ada = await signInWithMagicLink(stack, email);
+      const { auth } = await enrolTotp(stack, ada);
+      const [user] = await sql`select id from next_auth.users where email = ${email}`;
+      const nowSec = Math.floor(Date.now() / 1000);
+
+      // A partial session signed in `ageSec` ago, as sign-in would have made it.
+      const partial = async (ageSec: number) => {
+        const amr = [{ method: "magiclink", timestamp: nowSec - ageSec }];
+        const client = new Client();
+        if (strategy === "jwt") {
+          client.cookies.set(
+            "authjs.session-token",
+            await encode({
+              token: { sub: user!.id, email, aal: "aal1", amr, mfa: true },
+              secret: TEST_SECRET,
+              salt: "authjs.session-token",
+            }),
+          );
+        } else {
+          const token = crypto.randomUUID();
+          await sql`insert into next_auth.sessions
+            ("sessionToken", "userId", expires, aal, amr)
+            values (${token}, ${user!.id}, now() + interval '30 days', 'aal1',
+              ${sql.json(amr)})`;
+          client.cookies.set("authjs.session-token", token);
+        }
+        return client;
+      };
+
+      const fresh = await partial(9 * 60);
+      assert.equal((await sessionBothWays(stack, slow, fresh))?.mfaRequired, true);
+      const done = await mfaPost(stack, fresh, "/verify", { code: await auth.code() });
+      assert.equal(done.status, 200, await done.clone().text());
+      await done.body?.cancel();
+      assert.equal((await sessionBothWays(stack, slow, fresh))?.aal, "aal2");
+
+      const late = await partial(11 * 60);
+      assert.equal(await sessionBothWays(stack, slow, late), null, "no session any more");
+      await assertError(
+        await mfaPost(stack, late, "/verify", { code: await auth.code() }),
+        401,
+        "second_factor_expired",
+      );
+      const token = await late.get(`${stack.functionsUrl}/access-token`);
+      assert.equal(token.status, 403);
+      await token.body?.cancel();
+    } finally {
+      await sql.end();
+      await stack.stop();
+    }
+  });
+}

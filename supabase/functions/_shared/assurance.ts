@@ -59,6 +59,29 @@ export function needsSecondFactor(session: { enrolled: boolean; aal: Aal }): boo
 }
 
 /**
+ * How long a partial session may wait for its second factor. After that it is no session at
+ * all and its user signs in again: a stolen first factor buys a handful of code guesses (the
+ * `mfa_user` limit), not a month of them.
+ */
+export const SECOND_FACTOR_WINDOW_SEC = 10 * 60;
+
+/**
+ * Whether a partial session has waited longer than `SECOND_FACTOR_WINDOW_SEC` since its
+ * sign-in (its earliest first-factor `amr` entry), or cannot tell since when (a database
+ * session older than its user's enrolment).
+ */
+export function secondFactorExpired(
+  session: { enrolled: boolean; aal: Aal; amr: readonly AmrEntry[] },
+  nowSeconds: number,
+): boolean {
+  if (!needsSecondFactor(session)) return false;
+  const signIns = session.amr.filter((e) => !SECOND_FACTOR_METHODS.has(e.method));
+  if (signIns.length === 0) return true;
+  const signedInAt = Math.min(...signIns.map((e) => e.timestamp));
+  return nowSeconds - signedInAt > SECOND_FACTOR_WINDOW_SEC;
+}
+
+/**
  * The assurance facts of a session as stored — JWT claims or a database session row, which
  * use the same names: `aal`, `amr`, and `mfa` (the user has a confirmed factor).
  */

@@ -4,6 +4,8 @@ import {
   addMethod,
   needsSecondFactor,
   readAmr,
+  SECOND_FACTOR_WINDOW_SEC,
+  secondFactorExpired,
   signInClaims,
   signInMethod,
   storedAssurance,
@@ -49,4 +51,18 @@ Deno.test("amr names sign-ins as Supabase does, keeps one entry per method, drop
     { method: "totp", timestamp: 1 },
   ]);
   assert.deepEqual(readAmr("nope"), []);
+});
+
+Deno.test("a partial session has SECOND_FACTOR_WINDOW_SEC from its sign-in, then it is over", () => {
+  const signIn = { method: "magiclink", timestamp: 1_000_000 };
+  const partial = { enrolled: true, aal: "aal1" as const, amr: [signIn] };
+  const at = (seconds: number) => 1_000_000 + seconds;
+  assert.equal(secondFactorExpired(partial, at(SECOND_FACTOR_WINDOW_SEC)), false);
+  assert.equal(secondFactorExpired(partial, at(SECOND_FACTOR_WINDOW_SEC + 1)), true);
+  // Since when is unknown (a database session older than the enrolment): over.
+  assert.equal(secondFactorExpired({ ...partial, amr: [] }, at(0)), true);
+  // Full sessions, and users without a factor, have no such deadline.
+  const full = { ...partial, aal: "aal2" as const };
+  assert.equal(secondFactorExpired(full, at(86_400)), false);
+  assert.equal(secondFactorExpired({ ...partial, enrolled: false }, at(86_400)), false);
 });

@@ -10,7 +10,12 @@
  * ```
  */
 import type { AuthConfig } from "@auth/core";
-import { needsSecondFactor, signInClaims, storedAssurance } from "./assurance.ts";
+import {
+  needsSecondFactor,
+  secondFactorExpired,
+  signInClaims,
+  storedAssurance,
+} from "./assurance.ts";
 import type { AppConfig } from "./config.ts";
 import { customCallbacks } from "./custom.ts";
 
@@ -40,6 +45,10 @@ export function createAuthOptions(config: AppConfig, deps: AuthOptionsDeps = {})
         return allowedRedirect(url, params.baseUrl, config.allowedOrigins);
       },
       session(params) {
+        if (config.mfa && secondFactorExpired(assuranceOf(params), Date.now() / 1000)) {
+          // Partial for too long: no session at all; the user signs in again.
+          return null as unknown as typeof params.session;
+        }
         if (config.mfa && needsSecondFactor(assuranceOf(params))) {
           // Signed in with the first factor only: not a session yet. Auth.js-style clients
           // see no `user` (signed out); ours read `mfaRequired`.

@@ -182,6 +182,14 @@ export function createMfaHandler(
         { headers: { "WWW-Authenticate": 'Bearer realm="session", error="invalid_token"' } },
       );
     }
+    if (session.secondFactorExpired) {
+      throw new HttpError(
+        401,
+        "second_factor_expired",
+        "Cannot verify: the second factor was not given within 10 minutes of signing in; sign in again",
+        { headers: { "WWW-Authenticate": 'Bearer realm="session", error="invalid_token"' } },
+      );
+    }
     return session;
   }
 

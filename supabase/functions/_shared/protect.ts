@@ -24,7 +24,13 @@
  */
 import type { JWTPayload } from "jose";
 import { type AccessTokenSigner, createAccessTokenSigner } from "./access_token.ts";
-import { type Aal, type AmrEntry, needsSecondFactor, storedAssurance } from "./assurance.ts";
+import {
+  type Aal,
+  type AmrEntry,
+  needsSecondFactor,
+  secondFactorExpired,
+  storedAssurance,
+} from "./assurance.ts";
 import { type AppConfig, loadConfig } from "./config.ts";
 import { applyCors, corsPreflight } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -61,6 +67,8 @@ export interface InspectedSession extends VerifiedSession {
   enrolled: boolean;
   /** Partial: the user has a second factor and this session has not been proven with it. */
   secondFactorRequired: boolean;
+  /** Partial for longer than the window to give the second factor: sign in again. */
+  secondFactorExpired: boolean;
   /** What the request carried: a JWE session, a database session token, or an access token. */
   kind: "jwt" | "database" | "access_token";
   /** The credential itself (session cookie or bearer), to re-issue or upgrade the session. */
@@ -125,6 +133,8 @@ export function createSessionGuard(
     return {
       ...assurance,
       secondFactorRequired: config.mfa === true && needsSecondFactor(assurance),
+      secondFactorExpired: config.mfa === true &&
+        secondFactorExpired(assurance, Date.now() / 1000),
     };
   };
 
