@@ -5,6 +5,7 @@
  * bearer token kept) completes it.
  */
 import assert from "node:assert/strict";
+import { encode } from "@auth/core/jwt";
 import { decodeJwt } from "jose";
 import {
   AuthClientError,
@@ -16,6 +17,7 @@ import type { Client } from "./support/http.ts";
 import { Authenticator, wrongCode } from "./support/mfa.ts";
 import { decodeSvgQr } from "./support/qr.ts";
 import { signInWithMagicLink } from "./support/sign_in.ts";
+import { TEST_SECRET } from "./support/env.ts";
 import { startTestStack } from "./support/stack.ts";
 
 function memory(): KeyValueStorage {
@@ -95,6 +97,37 @@ Deno.test("the SDK reports mfa_required and completes the sign-in with a code or
       third.mfa.verifyRecoveryCode(recoveryCodes[0]!),
       (e) => e instanceof AuthClientError && e.code === "invalid_code",
     );
+
+    // A sign-in whose code did not come within 10 minutes: no session, and verify says why.
+    const stale = memory();
+    stale.setItem(
+      "authjs.session-token",
+      await encode({
+        token: {
+          sub: (await first.getSession())!.user.id,
+          email,
+          aal: "aal1",
+          amr: [{ method: "magiclink", timestamp: Math.floor(Date.now() / 1000) - 11 * 60 }],
+          mfa: true,
+        },
+        secret: TEST_SECRET,
+        salt: "authjs.session-token",
+      }),
+    );
+    const late = createAuthClient({
+      baseUrl: stack.functionsUrl,
+      mode: "token",
+      storage: stale,
+      broadcast: false,
+    });
+    clients.push(late);
+    assert.equal(await late.getSession(), null);
+    assert.equal(late.state.status, "unauthenticated");
+    await assert.rejects(
+      late.mfa.verify(await app.code()),
+      (e) => e instanceof AuthClientError && e.code === "second_factor_expired" && e.status === 401,
+    );
+    assert.equal(late.state.status, "unauthenticated");
 
     const fresh = await third.mfa.regenerateRecoveryCodes();
     assert.equal(fresh.recoveryCodes.length, 10);
