@@ -362,7 +362,13 @@ class Connection {
       if (type !== 0x52) continue; // ParameterStatus, BackendKeyData, Notice
       const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
       const code = view.getInt32(0);
-      if (code === 0) continue; // AuthenticationOk
+      if (code === 0) {
+        // AuthenticationOk. After SCRAM only once the server has proven it knows the password.
+        if (scram && !scram.serverVerified) {
+          throw connectionError("SASL_SIGNATURE_MISMATCH", "The server skipped SCRAM's proof");
+        }
+        continue;
+      }
       if (code === 3) {
         await writeAll(this.conn, message(0x70, cstring(settings.password)));
       } else if (code === 10) {
@@ -527,6 +533,8 @@ function describeError(error: unknown): string {
 export class Scram {
   private clientFirstBare: string;
   private serverSignature?: Uint8Array;
+  /** Set once the server's final message carried the right signature. */
+  serverVerified = false;
 
   constructor(
     private password: string,
@@ -578,6 +586,7 @@ export class Scram {
     if (serverFinal.split(",")[0] !== expected) {
       throw connectionError("SASL_SIGNATURE_MISMATCH", "The server's SCRAM signature is wrong");
     }
+    this.serverVerified = true;
   }
 }
 

@@ -223,3 +223,50 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a server that skips SCRAM's proof, or forges it, is refused", async () => {
+  // A server speaking just enough of the protocol to run SCRAM and then, instead of proving
+  // it knows the password (SASLFinal with the server signature), either says "OK" at once or
+  // sends a wrong signature. Neither may be trusted with queries.
+  const be = (type: number, body: Uint8Array) => {
+    const out = new Uint8Array(body.length + 5);
+    out[0] = type;
+    new DataView(out.buffer).setInt32(1, body.length + 4);
+    out.set(body, 5);
+    return out;
+  };
+  const auth = (code: number, text = "") => {
+    const bytes = new TextEncoder().encode(text);
+    const body = new Uint8Array(4 + bytes.length);
+    new DataView(body.buffer).setInt32(0, code);
+    body.set(bytes, 4);
+    return be(0x52, body);
+  };
+  for (const behaviour of ["skip", "forge"] as const) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const served = (async () => {
+      const conn = await listener.accept();
+      const buffer = new Uint8Array(4096);
+      const read = async () =>
+        new TextDecoder().decode(buffer.subarray(0, (await conn.read(buffer))!));
+      await read(); // startup
+      await conn.write(auth(10, "SCRAM-SHA-256\0\0"));
+      const first = await read();
+      const nonce = first.slice(first.indexOf("r=") + 2);
+      await conn.write(auth(11, `r=${nonce}server,s=${btoa("salt-salt")},i=4096`));
+      await read(); // client-final
+      if (behaviour === "forge") await conn.write(auth(12, `v=${btoa("not the signature")}`));
+      await conn.write(auth(0));
+      await conn.write(be(0x5a, new Uint8Array([0x49]))); // ReadyForQuery
+      await read().catch(() => "");
+      conn.close();
+    })();
+    const wire = createWireClient(`postgres://ada:pw@127.0.0.1:${port}/postgres`);
+    const error = await wire.query("select 1").catch((e) => e);
+    assert.equal(error?.code, "SASL_SIGNATURE_MISMATCH", `${behaviour}: ${error}`);
+    await wire.close();
+    await served.catch(() => {});
+    listener.close();
+  }
+});
