@@ -11,48 +11,25 @@
  * offers (`oidc` lights up when the build has the development OpenID provider).
  */
 import assert from "node:assert/strict";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import type { LocalStack, LocalStackOptions } from "../dev/stack.ts";
 import { Authenticator } from "../tests/support/mfa.ts";
 import { decodeSvgQr } from "../tests/support/qr.ts";
 import { startTestStack } from "../tests/support/stack.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const RESULTS = new URL("../test-results/", import.meta.url);
-const TIMEOUT = 20_000;
+import {
+  chromiumOptions,
+  launch,
+  screenshot,
+  signInByEmail,
+  statusOf,
+  TIMEOUT,
+} from "./support.ts";
 
 type SignIn = (page: Page, stack: LocalStack, email: string) => Promise<void>;
 
 /** How a user signs in with each method, on the demo page. */
 const SIGN_IN: Record<string, SignIn> = {
-  async email(page, stack, email) {
-    const form = page.locator('form[data-provider="email"]');
-    const lastId = stack.mail.messages().at(-1)?.id ?? 0;
-    await form.locator('input[name="email"]').fill(email);
-    await form.locator("button").click();
-    await page.locator("#message:not(:empty)").waitFor({ timeout: TIMEOUT });
-    assert.match(await page.locator("#message").innerText(), /Check your inbox/);
-    // This sign-in's mail, not an earlier one to the same address.
-    const mail = await stack.mail.waitFor((m) => m.id > lastId && m.to.includes(email), TIMEOUT);
-    const link = mail.text.match(/https?:\/\/\S+/)?.[0];
-    assert.ok(link, "the mail holds a link");
-    await page.goto(link);
-    // Scanner-safe links: the page only asks for a click, which signs in.
-    await Promise.all([
-      page.waitForURL((url) => !url.href.includes("/callback/email"), { timeout: TIMEOUT }),
-      page.locator('button[type="submit"]').click(),
-    ]);
-  },
+  email: signInByEmail,
   async oidc(page, stack, email) {
     // The development OpenID provider (dev/oidc_provider.ts): sign in with an email, allow,
     // and come back to the demo.
@@ -80,19 +57,6 @@ function startStack(https?: LocalStackOptions["https"]) {
   return startTestStack({}, { frontendPort: 0, https });
 }
 
-function launch(extra: string[] = []): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...ARGS, ...extra],
-    timeout: TIMEOUT,
-  });
-}
-
-async function statusOf(page: Page, status: string) {
-  await page.locator(`#status[data-status="${status}"]`).waitFor({ timeout: TIMEOUT });
-}
-
 /** The methods this stack offers that the tests know how to drive; says which are skipped. */
 async function methods(stack: LocalStack, client?: Deno.HttpClient): Promise<string[]> {
   const providers = await (await fetch(local(`${stack.functionsUrl}/providers`), { client }))
@@ -106,11 +70,6 @@ function local(url: string): string {
   const u = new URL(url);
   u.hostname = "127.0.0.1";
   return u.href;
-}
-
-async function screenshot(page: Page, name: string) {
-  await Deno.mkdir(RESULTS, { recursive: true });
-  await page.screenshot({ path: new URL(name, RESULTS).pathname, fullPage: true });
 }
 
 Deno.test({
@@ -212,12 +171,7 @@ async function browserWithProfile(dir: string, thirdPartyCookies: boolean) {
       },
     }),
   );
-  return await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...ARGS, ...HOSTS],
-    timeout: TIMEOUT,
-  });
+  return await chromium.launchPersistentContext(profile, chromiumOptions(HOSTS));
 }
 
 /** What a page on `origin` gets from a credentialed `fetch` of the session. */

@@ -7,29 +7,12 @@
  * IP addresses as relying parties, and http://localhost is a secure context.
  */
 import assert from "node:assert/strict";
-import { type CDPSession, chromium, type Page } from "playwright-core";
+import type { CDPSession, Page } from "playwright-core";
 import { startTestStack } from "../tests/support/stack.ts";
-import type { LocalStack } from "../dev/stack.ts";
+import { launch, screenshot, signInByEmail, statusOf, TIMEOUT } from "./support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  // The servers listen on 127.0.0.1 only: never try ::1 for localhost.
-  "--host-resolver-rules=MAP localhost 127.0.0.1",
-];
-const RESULTS = new URL("../test-results/", import.meta.url);
-const TIMEOUT = 20_000;
-
-async function statusOf(page: Page, status: string) {
-  await page.locator(`#status[data-status="${status}"]`).waitFor({ timeout: TIMEOUT });
-}
+// The servers listen on 127.0.0.1 only: never try ::1 for localhost.
+const LOCALHOST = "--host-resolver-rules=MAP localhost 127.0.0.1";
 
 async function messageOf(page: Page, pattern: RegExp) {
   await page.waitForFunction(
@@ -49,23 +32,6 @@ async function passkeyCount(page: Page, count: number) {
     count,
     { timeout: TIMEOUT },
   );
-}
-
-/** The demo's magic-link sign-in, the link followed in the same tab. */
-async function signInByEmail(page: Page, stack: LocalStack, email: string) {
-  const form = page.locator('form[data-provider="email"]');
-  await form.locator('input[name="email"]').fill(email);
-  await form.locator("button").click();
-  await messageOf(page, /Check your inbox/);
-  const mail = await stack.mail.waitFor((m) => m.to.includes(email), TIMEOUT);
-  const link = mail.text.match(/https?:\/\/\S+/)?.[0];
-  assert.ok(link, "the mail holds a link");
-  await page.goto(link);
-  await Promise.all([
-    page.waitForURL((url) => !url.href.includes("/callback/email"), { timeout: TIMEOUT }),
-    page.locator('button[type="submit"]').click(),
-  ]);
-  await page.goto(stack.frontend!.url);
 }
 
 async function virtualAuthenticator(cdp: CDPSession): Promise<string> {
@@ -92,12 +58,7 @@ Deno.test({
       { AUTH_PASSKEYS: "true" },
       { frontendPort: 0, hostname: "localhost", oidc: false },
     );
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      timeout: TIMEOUT,
-    });
+    const browser = await launch([LOCALHOST]);
     try {
       const frontend = stack.frontend!.url;
       assert.match(frontend, /^http:\/\/localhost:\d+$/);
@@ -115,6 +76,7 @@ Deno.test({
       await statusOf(page, "unauthenticated");
       await page.locator('form[data-provider="passkey"] button').waitFor({ timeout: TIMEOUT });
       await signInByEmail(page, stack, "passkey.user@example.com");
+      await page.goto(stack.frontend!.url);
       await statusOf(page, "authenticated");
       const userId = await userIdOf(page);
       await passkeyCount(page, 0);
@@ -130,8 +92,7 @@ Deno.test({
       const credentialId = credentials[0]!.credentialId.replace(/\+/g, "-").replace(/\//g, "_")
         .replace(/=+$/, "");
       assert.equal(listedId, credentialId, "the list shows the authenticator's credential");
-      await Deno.mkdir(RESULTS, { recursive: true });
-      await page.screenshot({ path: new URL("passkey-added.png", RESULTS).pathname });
+      await screenshot(page, "passkey-added.png");
 
       await page.locator("#signout").click();
       await statusOf(page, "unauthenticated");
@@ -158,7 +119,7 @@ Deno.test({
         (await context.cookies()).some((c) => c.name === "authjs.session-token"),
         false,
       );
-      await page.screenshot({ path: new URL("passkey-removed.png", RESULTS).pathname });
+      await screenshot(page, "passkey-removed.png");
       await context.close();
     } finally {
       await browser.close();
