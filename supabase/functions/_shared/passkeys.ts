@@ -18,9 +18,10 @@
  */
 import type { AdapterAccount } from "@auth/core/adapters";
 import type { AppConfig } from "./config.ts";
-import { sha256Hex } from "./csrf.ts";
+import { readCookie, sha256Hex } from "./csrf.ts";
 import { HttpError } from "./errors.ts";
 import { createSessionGuard, type VerifiedSession } from "./protect.ts";
+import { causes } from "./redirects.ts";
 import type { PasskeyInfo, Store } from "./store/mod.ts";
 
 /** How long Auth.js's challenge cookie lives (`WEBAUTHN_CHALLENGE_MAX_AGE`). */
@@ -131,7 +132,7 @@ export function createPasskeyGate(config: AppConfig, store: Store): PasskeyGate 
 
     // Auth.js keeps the challenge only in a sealed cookie, valid 15 minutes, and would accept
     // the same cookie and response again: each challenge is let through once.
-    const cookie = readChallenge(req.headers.get("Cookie"), challengeCookie);
+    const cookie = readCookie(req.headers.get("Cookie"), challengeCookie);
     if (!cookie) {
       throw new HttpError(
         400,
@@ -288,30 +289,6 @@ function classify(errors: unknown[], action: "register" | "authenticate"): Refus
     }
     if (chain.some((e) => type(e) === "AccessDenied")) {
       return { status: 403, code: "access_denied", message: "Cannot sign in: access denied" };
-    }
-  }
-  return undefined;
-}
-
-/** An error and what caused it; Auth.js wraps causes as `{ err, ...details }`. */
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = error; e && typeof e === "object" && chain.length < 6;) {
-    chain.push(e);
-    const cause = (e as { cause?: unknown }).cause;
-    e = cause && typeof cause === "object" && "err" in cause
-      ? (cause as { err: unknown }).err
-      : cause;
-  }
-  return chain;
-}
-
-function readChallenge(header: string | null, name: string): string | undefined {
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq !== -1 && part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim();
-      return value || undefined;
     }
   }
   return undefined;

@@ -161,7 +161,7 @@ function classify(errors: unknown[]): string | undefined {
 }
 
 /** An error and what caused it; Auth.js wraps causes as `{ err, ...details }`. */
-function causes(error: unknown): unknown[] {
+export function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
   for (let e = error; e && typeof e === "object" && chain.length < 6;) {
     chain.push(e);

@@ -14,6 +14,7 @@
  * ```
  */
 import type { JWTPayload } from "jose";
+import { readCookie } from "./csrf.ts";
 
 const ENC = "A256CBC-HS512";
 /** Auth.js's decode accepts tokens from older versions encrypted with A256GCM. */
@@ -39,7 +40,7 @@ export function readSessionToken(req: Request, cookieName: string): string | und
   if (bearer) return bearer;
   const header = req.headers.get("Cookie");
   if (!header) return undefined;
-  const whole = cookieValue(header, cookieName);
+  const whole = readCookie(header, cookieName);
   if (whole) return whole.length <= MAX_TOKEN_LENGTH ? whole : undefined;
   if (!header.includes(`${cookieName}.`)) return undefined;
   const cookies = parseCookies(header);
@@ -60,29 +61,6 @@ export function readBearerToken(req: Request): string | undefined {
   const [scheme, value] = authorization.split(" ");
   if (scheme?.toLowerCase() === "bearer" && value && value.length <= MAX_TOKEN_LENGTH) {
     return value;
-  }
-  return undefined;
-}
-
-/**
- * One cookie's value, as `parseCookies(header).get(name)` would give it, without splitting
- * the whole header (the session check does this on every request).
- */
-function cookieValue(header: string, name: string): string | undefined {
-  let from = 0;
-  while (from < header.length) {
-    let end = header.indexOf(";", from);
-    if (end === -1) end = header.length;
-    const eq = header.indexOf("=", from);
-    if (eq !== -1 && eq < end && header.slice(from, eq).trim() === name) {
-      const raw = header.slice(eq + 1, end).trim();
-      try {
-        return decodeURIComponent(raw);
-      } catch {
-        return raw;
-      }
-    }
-    from = end + 1;
   }
   return undefined;
 }
