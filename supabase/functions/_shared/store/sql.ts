@@ -29,13 +29,7 @@ import {
 import type { AuditEntry, SessionAndUser, SessionInfo, Store } from "./mod.ts";
 import { createSqlMfaStore } from "./mfa.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
-import {
-  createWireClient,
-  type WireClient,
-  type WireRow,
-  wireSettings,
-  WireUnsupportedError,
-} from "./wire.ts";
+import { createWireClient, type WireClient, wireSettings, WireUnsupportedError } from "./wire.ts";
 
 export interface SqlStoreOptions {
   url: string;
@@ -66,76 +60,54 @@ function compact<T>(row: Row): T {
 const HAS_CONFIRMED_FACTOR = `exists (select 1 from next_auth.mfa_factors f
   where f."userId" = s."userId" and f."confirmedAt" is not null)`;
 
-/** The columns of a session joined with its user (`s` and `u`), as `sessionAndUser` reads them. */
-const SESSION_AND_USER = `s.id as s_id, s."sessionToken" as "s_sessionToken",
-  s."userId" as "s_userId", s.expires as s_expires, s.aal as s_aal, s.amr as s_amr,
-  ${HAS_CONFIRMED_FACTOR} as s_mfa,
-  u.id, u.name, u.email, u."emailVerified", u.image`;
-
-// The light client's statements. Timestamps come back as epoch milliseconds (text), so no
-// date-format or time-zone setting of the server matters.
+// The session check's three statements, the same text for both clients: values come back
+// as text (or int8 numbers from npm:postgres), timestamps as epoch milliseconds so no
+// date-format or time-zone setting of the server matters, parameters are text.
 const EPOCH_MS = (column: string) => `floor(extract(epoch from ${column}) * 1000)::int8`;
-const WIRE_SESSION_COLUMNS = `id, "sessionToken", "userId", ${EPOCH_MS("expires")}`;
-const WIRE_SESSIONS_AND_USERS = `
+const SESSION_COLUMNS = `id, "sessionToken", "userId", ${EPOCH_MS("expires")}`;
+const SESSIONS_AND_USERS = `
   select s.id, s."sessionToken", s."userId", ${EPOCH_MS("s.expires")},
          u.id, u.name, u.email, ${EPOCH_MS('u."emailVerified"')}, u.image,
          s.aal, s.amr::text, ${HAS_CONFIRMED_FACTOR}::text
   from next_auth.sessions s join next_auth.users u on u.id = s."userId"
-  where s."sessionToken" = any(array(select jsonb_array_elements_text($1::jsonb)))`;
-const WIRE_EXTEND_SESSION = `
-  update next_auth.sessions set expires = $2::timestamptz, "lastSeenAt" = now()
-  where "sessionToken" = $1 returning ${WIRE_SESSION_COLUMNS}`;
-const WIRE_DELETE_SESSION = `
-  delete from next_auth.sessions where "sessionToken" = $1 returning ${WIRE_SESSION_COLUMNS}`;
+  where s."sessionToken" = any(array(select jsonb_array_elements_text($1::text::jsonb)))`;
+const EXTEND_SESSION = `
+  update next_auth.sessions set expires = $2::text::timestamptz, "lastSeenAt" = now()
+  where "sessionToken" = $1 returning ${SESSION_COLUMNS}`;
+const DELETE_SESSION = `
+  delete from next_auth.sessions where "sessionToken" = $1 returning ${SESSION_COLUMNS}`;
 
-const wireDate = (ms: string | null | undefined) => ms == null ? null : new Date(Number(ms));
+/** A row of those statements, as either client gives it. */
+type SessionRow = readonly (string | number | null)[];
 
-function wireSession(row: WireRow): AdapterSession {
+const epochDate = (ms: string | number | null | undefined) =>
+  ms == null ? null : new Date(Number(ms));
+
+function sessionOf(row: SessionRow): AdapterSession {
   return {
     id: row[0],
     sessionToken: row[1]!,
     userId: row[2]!,
-    expires: wireDate(row[3])!,
+    expires: epochDate(row[3])!,
   } as AdapterSession;
 }
 
-function wireSessionAndUser(row: WireRow): SessionAndUser {
+function sessionAndUserOf(row: SessionRow): SessionAndUser {
+  const session = sessionOf(row) as AdapterSession & Row;
+  // The second factor's facts, only where they say something (Auth.js's shape otherwise).
+  if (row[9] === "aal2") session.aal = "aal2";
+  if (row[10] !== null) session.amr = JSON.parse(String(row[10]));
+  if (row[11] === "true") session.mfa = true;
   return {
-    session: withAssurance(
-      wireSession(row) as unknown as Row,
-      row[9],
-      row[10] === null ? null : JSON.parse(row[10]!),
-      row[11] === "true",
-    ),
+    session,
     user: {
-      id: row[4]!,
-      name: row[5],
-      email: row[6]!,
-      emailVerified: wireDate(row[7]),
-      image: row[8],
+      id: String(row[4]),
+      name: row[5] as string | null,
+      email: String(row[6]),
+      emailVerified: epochDate(row[7]),
+      image: row[8] as string | null,
     },
   };
-}
-
-function sessionAndUser(row: Row): SessionAndUser {
-  const { s_id, s_sessionToken, s_userId, s_expires, s_aal, s_amr, s_mfa, ...user } = row;
-  return {
-    session: withAssurance(
-      { id: s_id, sessionToken: s_sessionToken, userId: s_userId, expires: s_expires },
-      s_aal,
-      s_amr,
-      s_mfa === true,
-    ),
-    user: user as unknown as AdapterUser,
-  };
-}
-
-/** The second factor's facts, only where they say something (Auth.js's shape otherwise). */
-function withAssurance(session: Row, aal: unknown, amr: unknown, mfa: boolean): AdapterSession {
-  if (aal === "aal2") session.aal = aal;
-  if (amr !== null && amr !== undefined) session.amr = amr;
-  if (mfa) session.mfa = true;
-  return session as unknown as AdapterSession;
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
@@ -171,20 +143,20 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       !(wireSettings(options.url) instanceof WireUnsupportedError)
     ? createWireClient(options.url, { timeoutMs: options.timeoutMs, prepare: options.prepare })
     : undefined;
-  async function light<T>(
-    run: (client: WireClient) => Promise<T>,
-    fallback: () => Promise<T>,
-  ): Promise<T> {
+  /** Runs one of the session statements: over the light client, else over npm:postgres. */
+  async function sessionQuery(text: string, params: string[]): Promise<SessionRow[]> {
     const client = wire;
-    if (!client) return await fallback();
-    try {
-      return await run(client);
-    } catch (error) {
-      if (!(error instanceof WireUnsupportedError)) throw error;
-      if (wire === client) wire = undefined;
-      await client.close();
-      return await fallback();
+    if (client) {
+      try {
+        return await client.query(text, params);
+      } catch (error) {
+        if (!(error instanceof WireUnsupportedError)) throw error;
+        if (wire === client) wire = undefined;
+        await client.close();
+      }
     }
+    const sql = await connect();
+    return await sql.unsafe(text, params).values() as unknown as SessionRow[];
   }
 
   const store: Store = {
@@ -307,59 +279,28 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       return (await store.getSessionsAndUsers([sessionToken])).get(sessionToken) ?? null;
     },
 
-    getSessionsAndUsers(sessionTokens) {
-      if (sessionTokens.length === 0) return Promise.resolve(new Map());
-      // The tokens travel as one JSON value: text[] parameters depend on npm:postgres knowing
+    async getSessionsAndUsers(sessionTokens) {
+      const found = new Map<string, SessionAndUser>();
+      if (sessionTokens.length === 0) return found;
+      // The tokens travel as one JSON text: text[] parameters depend on npm:postgres knowing
       // the array type's oid, which it does not always (a single-token array was sent as a
       // bare string on PGlite).
-      const tokens = JSON.stringify(sessionTokens);
-      return light(
-        async (client) => {
-          const found = new Map<string, SessionAndUser>();
-          for (const row of await client.query(WIRE_SESSIONS_AND_USERS, [tokens])) {
-            const entry = wireSessionAndUser(row);
-            found.set(entry.session.sessionToken, entry);
-          }
-          return found;
-        },
-        async () => {
-          const sql = await connect();
-          const found = new Map<string, SessionAndUser>();
-          const rows = await sql`
-            select ${sql.unsafe(SESSION_AND_USER)}
-            from next_auth.sessions s join next_auth.users u on u.id = s."userId"
-            where s."sessionToken" = any(array(
-              select jsonb_array_elements_text(${sql.json([...sessionTokens])})))`;
-          for (const row of rows) {
-            const entry = sessionAndUser(row);
-            found.set(entry.session.sessionToken, entry);
-          }
-          return found;
-        },
-      );
+      for (const row of await sessionQuery(SESSIONS_AND_USERS, [JSON.stringify(sessionTokens)])) {
+        const entry = sessionAndUserOf(row);
+        found.set(entry.session.sessionToken, entry);
+      }
+      return found;
     },
 
     async updateSession(session) {
       const values = pick(session, ["expires", "userId"]);
       if (Object.keys(values).length === 1 && values.expires instanceof Date) {
         // The session check's extension of a sliding session.
-        const expires = values.expires.toISOString();
-        const extended = await light(
-          async (client) =>
-            (await client.query(WIRE_EXTEND_SESSION, [session.sessionToken, expires]))
-              .map(wireSession)[0] ?? null,
-          async () => {
-            const sql = await connect();
-            return one<AdapterSession>(
-              await sql`
-              update next_auth.sessions set expires = ${expires}::timestamptz,
-                "lastSeenAt" = now()
-              where "sessionToken" = ${session.sessionToken}
-              returning id, "sessionToken", "userId", expires`,
-            );
-          },
-        );
-        return extended;
+        const rows = await sessionQuery(EXTEND_SESSION, [
+          session.sessionToken,
+          values.expires.toISOString(),
+        ]);
+        return rows.map(sessionOf)[0] ?? null;
       }
       const sql = await connect();
       const rows = Object.keys(values).length
@@ -373,19 +314,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       return one<AdapterSession>(rows);
     },
 
-    deleteSession(sessionToken) {
-      return light(
-        async (client) =>
-          (await client.query(WIRE_DELETE_SESSION, [sessionToken])).map(wireSession)[0] ?? null,
-        async () => {
-          const sql = await connect();
-          return one<AdapterSession>(
-            await sql`
-            delete from next_auth.sessions where "sessionToken" = ${sessionToken}
-            returning id, "sessionToken", "userId", expires`,
-          );
-        },
-      );
+    async deleteSession(sessionToken) {
+      return (await sessionQuery(DELETE_SESSION, [sessionToken])).map(sessionOf)[0] ?? null;
     },
 
     async createVerificationToken(token) {
