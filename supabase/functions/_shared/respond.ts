@@ -43,33 +43,39 @@ export function withResponseHeaders(
   };
 }
 
-/** What `withResponseHeaders` adds to every response (besides a CORS grant). */
-const COMMON_HEADERS: [string, string][] = [
-  ["Vary", "Origin"],
+/** Security headers on every response. */
+const SECURITY_HEADERS: readonly [string, string][] = [
   ["X-Content-Type-Options", "nosniff"],
+  // Magic-link, verification and reset URLs carry tokens: never leak them as a Referer.
   ["Referrer-Policy", "no-referrer"],
 ];
 
-/** Responses made by `preparedResponse`: they already carry `COMMON_HEADERS`. */
+/**
+ * `headers` plus what `withResponseHeaders` adds to every response (`Vary: Origin` and the
+ * security headers), for `preparedResponse`; hot paths build this list once.
+ */
+export function withCommonHeaders(headers: readonly [string, string][]): [string, string][] {
+  return [...headers, ["Vary", "Origin"], ...SECURITY_HEADERS];
+}
+
+/** Responses made by `preparedResponse`: they already carry the common headers. */
 const prepared = new WeakSet<Response>();
 
 /**
- * A response built with the common headers in one go, for hot paths: `withResponseHeaders`
- * then only adds the CORS grant. `headers` must include a `Cache-Control`.
+ * A response whose header list (`withCommonHeaders(...)`, with a `Cache-Control`) is complete,
+ * for hot paths: `withResponseHeaders` then only adds the CORS grant.
  */
 export function preparedResponse(
   body: BodyInit | null,
   status: number,
   headers: [string, string][],
 ): Response {
-  const response = new Response(body, { status, headers: [...headers, ...COMMON_HEADERS] });
+  const response = new Response(body, { status, headers });
   prepared.add(response);
   return response;
 }
 
 function setSecurityHeaders(headers: Headers) {
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
-  headers.set("X-Content-Type-Options", "nosniff");
-  // Magic-link, verification and reset URLs carry tokens: never leak them as a Referer.
-  headers.set("Referrer-Policy", "no-referrer");
+  for (const [name, value] of SECURITY_HEADERS) headers.set(name, value);
 }

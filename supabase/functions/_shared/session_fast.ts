@@ -25,7 +25,7 @@ import type { JWT } from "@auth/core/jwt";
 import type { AuthOptions } from "./auth_options.ts";
 import type { AppConfig } from "./config.ts";
 import { describe } from "./errors.ts";
-import { preparedResponse } from "./respond.ts";
+import { preparedResponse, withCommonHeaders } from "./respond.ts";
 import { createSessionLookup } from "./session_lookup.ts";
 import type { Store } from "./store/mod.ts";
 import { createSessionCodec, readSessionToken, sessionCookieName } from "./session_token.ts";
@@ -33,12 +33,13 @@ import { createSessionCodec, readSessionToken, sessionCookieName } from "./sessi
 /** Auth.js's default: refresh a session's expiry at most once a day. */
 const DEFAULT_UPDATE_AGE = 24 * 60 * 60;
 
-const NO_STORE: [string, string][] = [
+/** Every answer's headers, complete (`withResponseHeaders` only adds a CORS grant). */
+const HEADERS = withCommonHeaders([
   ["Content-Type", "application/json"],
   ["Cache-Control", "private, no-cache, no-store"],
   ["Expires", "0"],
   ["Pragma", "no-cache"],
-];
+]);
 
 interface CookieOptions {
   httpOnly?: boolean;
@@ -88,8 +89,8 @@ export function createFastSession(
       JSON.stringify(body),
       200,
       cookies.length
-        ? [...NO_STORE, ...cookies.map((c): [string, string] => ["Set-Cookie", c])]
-        : NO_STORE,
+        ? [...HEADERS, ...cookies.map((c): [string, string] => ["Set-Cookie", c])]
+        : HEADERS,
     );
   const setCookie = (value: string, expires: Date) =>
     serializeCookie(cookieName, value, { ...cookieOptions, expires });
