@@ -20,6 +20,8 @@
  * ```
  */
 
+import { hkdf } from "./hkdf.ts";
+
 const SEAL_VERSION = "v1";
 const HKDF_SALT = "authjs-supabase.mfa-secret";
 const HKDF_INFO = "Auth.js on Supabase Edge: TOTP secret encryption (AES-256-GCM)";
@@ -89,25 +91,7 @@ export function createSecretBox(secrets: readonly string[]): SecretBox {
 }
 
 async function deriveBoxKey(secret: string): Promise<BoxKey> {
-  const material = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    "HKDF",
-    false,
-    ["deriveBits"],
-  );
-  const bits = new Uint8Array(
-    await crypto.subtle.deriveBits(
-      {
-        name: "HKDF",
-        hash: "SHA-256",
-        salt: new TextEncoder().encode(HKDF_SALT),
-        info: new TextEncoder().encode(HKDF_INFO),
-      },
-      material,
-      256,
-    ),
-  );
+  const bits = await hkdf(secret, HKDF_SALT, HKDF_INFO, 32);
   // The key's id: a short digest of the key itself (it reveals nothing usable about it).
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bits));
   const key = await crypto.subtle.importKey("raw", bits, "AES-GCM", false, [

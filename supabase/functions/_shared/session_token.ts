@@ -15,6 +15,7 @@
  */
 import type { JWTPayload } from "jose";
 import { readCookie } from "./csrf.ts";
+import { hkdf } from "./hkdf.ts";
 
 const ENC = "A256CBC-HS512";
 /** Auth.js's decode accepts tokens from older versions encrypted with A256GCM. */
@@ -364,24 +365,7 @@ function toBase64Url(bytes: Uint8Array<ArrayBuffer>): string {
 
 async function deriveKey(secret: string, salt: string, enc: string): Promise<DerivedKey> {
   const length = KEY_LENGTH[enc]!;
-  const material = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    "HKDF",
-    false,
-    ["deriveBits"],
-  );
-  const bits = await crypto.subtle.deriveBits(
-    {
-      name: "HKDF",
-      hash: "SHA-256",
-      salt: new TextEncoder().encode(salt),
-      info: new TextEncoder().encode(`Auth.js Generated Encryption Key (${salt})`),
-    },
-    material,
-    length * 8,
-  );
-  const key = new Uint8Array(bits);
+  const key = await hkdf(secret, salt, `Auth.js Generated Encryption Key (${salt})`, length);
   // The JWK thumbprint (RFC 7638) Auth.js puts in `kid`: SHA-(key bits) over {"k","kty"}.
   const jwk = JSON.stringify({ k: toBase64Url(key), kty: "oct" });
   const digest = await crypto.subtle.digest(`SHA-${length << 3}`, new TextEncoder().encode(jwk));
