@@ -73,6 +73,15 @@ export interface MfaStore {
   ): Promise<boolean>;
 }
 
+/** Inside a transaction: the user's recovery codes become exactly `codeHashes`. */
+async function replaceCodes(tx: postgres.TransactionSql, userId: string, codeHashes: string[]) {
+  await tx`delete from next_auth.mfa_recovery_codes where "userId" = ${userId}`;
+  await tx`
+    insert into next_auth.mfa_recovery_codes ${
+    tx(codeHashes.map((codeHash) => ({ userId, codeHash })), "userId", "codeHash")
+  }`;
+}
+
 /** `connect` gives the (lazily opened) connection pool. */
 export function createSqlMfaStore(connect: () => Promise<postgres.Sql>): MfaStore {
   return {
@@ -134,11 +143,7 @@ export function createSqlMfaStore(connect: () => Promise<postgres.Sql>): MfaStor
             and ("lastUsedStep" is null or "lastUsedStep" < ${step})
           returning id`;
         if (confirmed.length !== 1) return false;
-        await tx`delete from next_auth.mfa_recovery_codes where "userId" = ${userId}`;
-        await tx`
-          insert into next_auth.mfa_recovery_codes ${
-          tx(codeHashes.map((codeHash) => ({ userId, codeHash })), "userId", "codeHash")
-        }`;
+        await replaceCodes(tx, userId, codeHashes);
         return true;
       })) as unknown as boolean;
     },
@@ -183,11 +188,7 @@ export function createSqlMfaStore(connect: () => Promise<postgres.Sql>): MfaStor
           where "userId" = ${userId} and "confirmedAt" is not null
           for update`;
         if (!factor) return false;
-        await tx`delete from next_auth.mfa_recovery_codes where "userId" = ${userId}`;
-        await tx`
-          insert into next_auth.mfa_recovery_codes ${
-          tx(codeHashes.map((codeHash) => ({ userId, codeHash })), "userId", "codeHash")
-        }`;
+        await replaceCodes(tx, userId, codeHashes);
         return true;
       })) as unknown as boolean;
     },
