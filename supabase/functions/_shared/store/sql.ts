@@ -30,6 +30,7 @@ import type { AuditEntry, SessionAndUser, SessionInfo, Store } from "./mod.ts";
 import { createSqlMfaStore } from "./mfa.ts";
 import { createSqlPasswordStore } from "./passwords.ts";
 import { createWireClient, type WireClient, wireSettings, WireUnsupportedError } from "./wire.ts";
+import { createDeadlines } from "../timers.ts";
 
 export interface SqlStoreOptions {
   url: string;
@@ -506,15 +507,16 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   // by itself once the database is back.
   let closed = false;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadlines = createDeadlines(timeoutMs);
   const guarded = {} as Record<string, unknown>;
   for (const [name, method] of Object.entries(store)) {
     guarded[name] = name === "close" || typeof method !== "function" ? method : (
       ...args: unknown[]
     ) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const pool = client;
+      let done = () => {};
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+        done = deadlines.add(() => {
           // The stuck pool is left to its own timeouts: ending it mid-handshake makes
           // npm:postgres reject a promise nobody can catch. The next call opens a new one.
           if (client === pool && !closed) client = undefined;
@@ -523,10 +525,10 @@ export function createSqlStore(options: SqlStoreOptions): Store {
               code: "CONNECT_TIMEOUT",
             }),
           );
-        }, timeoutMs);
+        });
       });
       const call = (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
-      return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+      return Promise.race([call, timeout]).finally(done);
     };
   }
   return guarded as unknown as Store;

@@ -19,6 +19,8 @@
  * ```
  */
 
+import { after } from "../timers.ts";
+
 /** The server or the URL asks for something this client does not speak. */
 export class WireUnsupportedError extends Error {
   override name = "WireUnsupportedError";
@@ -163,7 +165,8 @@ class Connection {
   // Unique per connection: behind some servers (PGlite, session poolers) statements outlive
   // the client connection that made them.
   private readonly statementPrefix = `authjs_${crypto.randomUUID().slice(0, 8)}_`;
-  private readonly watchdog: number;
+  /** Whether a check of the oldest query's wait is scheduled (only while queries are out). */
+  private watching = false;
 
   private constructor(
     private conn: Deno.TcpConn,
@@ -171,12 +174,6 @@ class Connection {
     private readonly prepare: boolean,
   ) {
     this.lost = new Promise((resolve) => (this.markLost = resolve));
-    // (Deno's timers are numbers; @types/node in the project types them as Timeout objects.)
-    this.watchdog = setInterval(
-      () => this.watch(),
-      Math.min(1000, timeoutMs / 4),
-    ) as unknown as number;
-    Deno.unrefTimer(this.watchdog);
   }
 
   static async open(
@@ -187,17 +184,18 @@ class Connection {
       applicationName: string;
     },
   ): Promise<Connection> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     let conn: Deno.TcpConn | undefined;
+    let settled = false;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      after(timeoutMs, () => {
+        if (settled) return;
         try {
           conn?.close();
         } catch {
           // already closed
         }
         reject(connectionError("CONNECT_TIMEOUT", `Cannot connect within ${timeoutMs} ms`));
-      }, timeoutMs);
+      });
     });
     const start = async () => {
       try {
@@ -228,7 +226,7 @@ class Connection {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      settled = true;
     }
   }
 
@@ -257,16 +255,24 @@ class Connection {
     return new Promise<WireRow[]>((resolve, reject) => {
       this.pending.push({ rows: [], sentAt: performance.now(), parsed, resolve, reject });
       this.write(message);
+      if (!this.watching) this.watchSoon();
     });
+  }
+
+  private watchSoon() {
+    this.watching = true;
+    after(Math.min(1000, this.timeoutMs / 4), () => this.watch());
   }
 
   /** Fails the connection when its oldest query has waited longer than the timeout. */
   private watch() {
+    this.watching = false;
     const oldest = this.pending[0];
-    if (oldest && performance.now() - oldest.sentAt > this.timeoutMs) {
+    if (this.ended || !oldest) return;
+    if (performance.now() - oldest.sentAt > this.timeoutMs) {
       // An answer this late means the connection is stuck: drop it, fail everything on it.
       this.fail(connectionError("CONNECT_TIMEOUT", `No answer within ${this.timeoutMs} ms`));
-    }
+    } else this.watchSoon();
   }
 
   async end() {
@@ -289,7 +295,6 @@ class Connection {
   private fail(error: Error) {
     if (!this.ended) {
       this.ended = true;
-      clearInterval(this.watchdog);
       try {
         this.conn.close();
       } catch {

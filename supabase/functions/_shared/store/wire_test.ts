@@ -224,24 +224,69 @@ Deno.test(
   },
 );
 
+/** A backend message: type byte, length, body. */
+function be(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 5);
+  out[0] = type;
+  new DataView(out.buffer).setInt32(1, body.length + 4);
+  out.set(body, 5);
+  return out;
+}
+
+/** An Authentication message (R) with its code and text. */
+function auth(code: number, text = ""): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  const body = new Uint8Array(4 + bytes.length);
+  new DataView(body.buffer).setInt32(0, code);
+  body.set(bytes, 4);
+  return be(0x52, body);
+}
+
+Deno.test("a server that stops answering fails the connection after the timeout", async (t) => {
+  // Two silent servers: one that never finishes the handshake, one that accepts the
+  // connection ("OK", ready) and then never answers a query. Both fail with a connection
+  // error (the store answers 503) within the timeout and a quarter, not never.
+  for (const behaviour of ["handshake", "query"] as const) {
+    await t.step(behaviour, async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      let conn: Deno.Conn | undefined;
+      const served = (async () => {
+        conn = await listener.accept();
+        const buffer = new Uint8Array(4096);
+        await conn.read(buffer); // startup
+        if (behaviour === "query") {
+          await conn.write(auth(0));
+          await conn.write(be(0x5a, new Uint8Array([0x49]))); // ReadyForQuery
+        }
+        while ((await conn.read(buffer).catch(() => null)) !== null) {
+          // read and never answer
+        }
+      })();
+      const timeoutMs = 400;
+      const wire = createWireClient(`postgres://ada@127.0.0.1:${port}/postgres`, { timeoutMs });
+      const start = performance.now();
+      const error = await wire.query("select 1").catch((e) => e);
+      const waited = performance.now() - start;
+      assert.ok(isConnectionError(error), `a connection error, got ${error}`);
+      assert.equal(error.code, "CONNECT_TIMEOUT");
+      assert.ok(waited >= timeoutMs - 1 && waited < timeoutMs * 1.25 + 250, `${waited} ms`);
+      await wire.close();
+      try {
+        conn?.close();
+      } catch {
+        // the client closed it
+      }
+      await served.catch(() => {});
+      listener.close();
+    });
+  }
+});
+
 Deno.test("a server that skips SCRAM's proof, or forges it, is refused", async () => {
   // A server speaking just enough of the protocol to run SCRAM and then, instead of proving
   // it knows the password (SASLFinal with the server signature), either says "OK" at once or
   // sends a wrong signature. Neither may be trusted with queries.
-  const be = (type: number, body: Uint8Array) => {
-    const out = new Uint8Array(body.length + 5);
-    out[0] = type;
-    new DataView(out.buffer).setInt32(1, body.length + 4);
-    out.set(body, 5);
-    return out;
-  };
-  const auth = (code: number, text = "") => {
-    const bytes = new TextEncoder().encode(text);
-    const body = new Uint8Array(4 + bytes.length);
-    new DataView(body.buffer).setInt32(0, code);
-    body.set(bytes, 4);
-    return be(0x52, body);
-  };
   for (const behaviour of ["skip", "forge"] as const) {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;
