@@ -36,3 +36,13 @@ export function actionSegments(url: URL, basePath: string): string[] {
     }
   });
 }
+
+/** What Auth.js accepts as a callback URL: http(s), absolute or a path on `origin`. */
+export function isHttpUrl(value: string, origin: string): boolean {
+  try {
+    const url = new URL(value, value.startsWith("/") ? origin : undefined);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}

@@ -84,6 +84,47 @@ function parseCookies(header: string | null): Map<string, string> {
   return out;
 }
 
+/**
+ * The session token a response sets, joined from its chunks (`name.0`, `name.1`, …);
+ * undefined when it sets none or only clears it.
+ */
+export function sessionFromSetCookie(headers: Headers, name: string): string | undefined {
+  const whole = new Map<string, string>();
+  for (const line of headers.getSetCookie()) {
+    const pair = line.split(";")[0]!;
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (/;\s*max-age=0\b/i.test(line) || value === "") continue;
+    if (key === name || key.startsWith(`${name}.`)) whole.set(key, value);
+  }
+  if (whole.has(name)) return whole.get(name);
+  const chunks: string[] = [];
+  for (let i = 0; whole.has(`${name}.${i}`); i++) chunks.push(whole.get(`${name}.${i}`)!);
+  return chunks.length ? chunks.join("") : undefined;
+}
+
+/**
+ * A response for a bearer client (token mode): no cookie reaches it. A renewed session token
+ * comes back in the session JSON as `sessionToken` (`session`: the response is the session
+ * function's), and a cleared one simply is not returned.
+ */
+export async function forBearer(
+  response: Response,
+  { session, cookieName }: { session: boolean; cookieName: string },
+): Promise<Response> {
+  const renewed = sessionFromSetCookie(response.headers, cookieName);
+  const out = new Headers(response.headers);
+  out.delete("Set-Cookie");
+  if (session && response.status === 200) {
+    const session = await response.json();
+    if (session && renewed) session.sessionToken = renewed;
+    out.delete("Content-Length");
+    return Response.json(session, { status: 200, headers: out });
+  }
+  return new Response(response.body, { status: response.status, headers: out });
+}
+
 export interface SessionCodec {
   /** The salt (= the session cookie name) the keys are derived with. */
   readonly salt: string;

@@ -31,11 +31,17 @@ import { corsPreflight } from "./cors.ts";
 import { providerIndex } from "./auth_runtime.ts";
 import { createCsrfPair, csrfCookieName, readCookie } from "./csrf.ts";
 import { HttpError } from "./errors.ts";
-import { type HandlerDeps, normalize, sessionFromSetCookie } from "./handler.ts";
+import { normalize } from "./auth_action.ts";
+import type { HandlerDeps } from "./handler.ts";
 import { createSessionGuard } from "./protect.ts";
 import { withResponseHeaders } from "./respond.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
-import { createSessionCodec, readSessionToken, sessionCookieName } from "./session_token.ts";
+import {
+  createSessionCodec,
+  readSessionToken,
+  sessionCookieName,
+  sessionFromSetCookie,
+} from "./session_token.ts";
 import { createStore } from "./store/mod.ts";
 
 /** The salt of the key that encrypts sessions while they wait as codes. */
