@@ -173,7 +173,6 @@ export function createSessionCodec(
   // authenticated ciphertext: equal strings cannot hold different payloads. Expiry is
   // checked on every hit; entries leave first-in-first-out.
   const opened = new Map<string, JWTPayload>();
-  let newest: DerivedKey | undefined;
   const derived = (secret: string, enc: string): Promise<DerivedKey> => {
     const id = `${enc}\u0000${secret}`;
     let key = cache.get(id);
@@ -183,6 +182,11 @@ export function createSessionCodec(
     }
     return key;
   };
+  // Derived now, not on the first request: the work runs off the main thread while the
+  // function finishes starting, so a cold start's first answer does not wait for it.
+  const newestKey = derived(secrets[0]!, ENC);
+  newestKey.catch(() => {});
+  let newest: DerivedKey | undefined;
 
   return {
     salt,
@@ -202,7 +206,7 @@ export function createSessionCodec(
       return payload;
     },
     async isCurrent(token) {
-      newest ??= await derived(secrets[0]!, ENC);
+      newest ??= await newestKey;
       return parseCompact(token, newest.kid) !== undefined;
     },
     async encode(payload, maxAgeSeconds) {
@@ -219,7 +223,7 @@ export function createSessionCodec(
   };
 
   async function open(token: string): Promise<JWTPayload | null> {
-    newest ??= await derived(secrets[0]!, ENC);
+    newest ??= await newestKey;
     // node:crypto costs ~10 MB of memory: worth it only in an isolate that opens many tokens.
     if (++tokensOpened > NODE_CRYPTO_AFTER) {
       nodeCryptoLoading ??= import("node:crypto").then((m) => (nodeCrypto = m), () => {});
@@ -335,10 +339,7 @@ function openSync(
   }
 }
 
-async function openWebCrypto(
-  jwe: CompactJwe,
-  derived: DerivedKey,
-): Promise<Uint8Array<ArrayBuffer> | null> {
+async function importWebCryptoKeys(derived: DerivedKey) {
   derived.macKey ??= await crypto.subtle.importKey(
     "raw",
     derived.key.subarray(0, 32),
@@ -353,11 +354,19 @@ async function openWebCrypto(
     false,
     ["decrypt"],
   );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", derived.macKey, macInput(jwe)));
+  return derived as Required<DerivedKey>;
+}
+
+async function openWebCrypto(
+  jwe: CompactJwe,
+  derived: DerivedKey,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const { macKey, aesKey } = await importWebCryptoKeys(derived);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", macKey, macInput(jwe)));
   if (!sameBytes(mac.subarray(0, 32), jwe.tag)) return null;
   try {
     return new Uint8Array(
-      await crypto.subtle.decrypt({ name: "AES-CBC", iv: jwe.iv }, derived.aesKey, jwe.ciphertext),
+      await crypto.subtle.decrypt({ name: "AES-CBC", iv: jwe.iv }, aesKey, jwe.ciphertext),
     );
   } catch {
     return null;
@@ -410,5 +419,7 @@ async function deriveKey(secret: string, salt: string, enc: string): Promise<Der
   // The JWK thumbprint (RFC 7638) Auth.js puts in `kid`: SHA-(key bits) over {"k","kty"}.
   const jwk = JSON.stringify({ k: toBase64Url(key), kty: "oct" });
   const digest = await crypto.subtle.digest(`SHA-${length << 3}`, new TextEncoder().encode(jwk));
-  return { key, kid: toBase64Url(new Uint8Array(digest)) };
+  const derived: DerivedKey = { key, kid: toBase64Url(new Uint8Array(digest)) };
+  if (enc === ENC) await importWebCryptoKeys(derived);
+  return derived;
 }
