@@ -21,6 +21,7 @@
  */
 
 import { hkdf } from "./hkdf.ts";
+import { fromBase64Url, toBase64Url } from "./base64.ts";
 
 const SEAL_VERSION = "v1";
 const HKDF_SALT = "authjs-supabase.mfa-secret";
@@ -143,18 +144,4 @@ export async function hashRecoveryCode(userId: string, code: string): Promise<st
     new TextEncoder().encode(`${userId}:${normal}`),
   );
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) throw new Error("Cannot open secret: not base64url");
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

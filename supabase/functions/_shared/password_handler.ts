@@ -40,6 +40,7 @@ import { normalizeEmail, passwordProblem } from "./password_rules.ts";
 import { actionSegments, toPublicUrl } from "./public_url.ts";
 import { withResponseHeaders } from "./respond.ts";
 import { createStore, type Store } from "./store/mod.ts";
+import { toBase64Url } from "./base64.ts";
 
 /** A verification link lives a day (people sign up, then read mail later). */
 export const VERIFY_TOKEN_MAX_AGE = 24 * 60 * 60;
@@ -286,8 +287,7 @@ function invalidToken() {
 /** A mailed token (256 random bits, base64url) and what is stored of it (its SHA-256). */
 async function newToken(maxAgeSeconds: number) {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
+  const token = toBase64Url(bytes);
   return {
     token,
     stored: { token: await sha256Hex(token), expires: new Date(Date.now() + maxAgeSeconds * 1000) },

@@ -14,6 +14,10 @@
  * const { ok, rehash } = await verifyPassword("correct horse battery staple", stored);
  * ```
  */
+import { fromBase64, toBase64 } from "./base64.ts";
+
+/** PHC strings carry base64 without padding. */
+const PHC = { omitPadding: true };
 
 export interface Pbkdf2Params {
   iterations: number;
@@ -34,7 +38,7 @@ export async function hashPassword(
 ): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   const hash = await derive(password, salt, params.iterations);
-  return `${PREFIX}i=${params.iterations}$${toBase64(salt)}$${toBase64(hash)}`;
+  return `${PREFIX}i=${params.iterations}$${toBase64(salt, PHC)}$${toBase64(hash, PHC)}`;
 }
 
 /**
@@ -101,13 +105,4 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/=+$/, "");
-}
-
-function fromBase64(text: string): Uint8Array {
-  const padded = text + "=".repeat((4 - (text.length % 4)) % 4);
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }

@@ -16,6 +16,7 @@
 import type { JWTPayload } from "jose";
 import { readCookie } from "./csrf.ts";
 import { hkdf } from "./hkdf.ts";
+import { fromBase64Url, toBase64Url } from "./base64.ts";
 
 const ENC = "A256CBC-HS512";
 /** Auth.js's decode accepts tokens from older versions encrypted with A256GCM. */
@@ -391,26 +392,6 @@ function stillValid(payload: JWTPayload): boolean {
   if (exp !== undefined && (typeof exp !== "number" || exp <= now - CLOCK_TOLERANCE)) return false;
   if (nbf !== undefined && (typeof nbf !== "number" || nbf > now + CLOCK_TOLERANCE)) return false;
   return iat === undefined || typeof iat === "number";
-}
-
-/** Native where the runtime has it (Deno 2.5+); the edge runtime may be older. */
-const nativeFromBase64 = (Uint8Array as unknown as {
-  fromBase64?: (text: string, options: { alphabet: string }) => Uint8Array<ArrayBuffer>;
-}).fromBase64;
-
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
-  if (nativeFromBase64) return nativeFromBase64(text, { alphabet: "base64url" });
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-function toBase64Url(bytes: Uint8Array<ArrayBuffer>): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 async function deriveKey(secret: string, salt: string, enc: string): Promise<DerivedKey> {

@@ -17,6 +17,7 @@
  * });
  * ```
  */
+import { toBase64 } from "../base64.ts";
 
 export type SignatureMethod = "HMAC-SHA1" | "PLAINTEXT";
 export const SIGNATURE_METHODS: readonly SignatureMethod[] = ["HMAC-SHA1", "PLAINTEXT"];
@@ -114,7 +115,7 @@ export async function createSignature(
   const digest = new Uint8Array(
     await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(baseString)),
   );
-  return btoa(String.fromCharCode(...digest));
+  return toBase64(digest);
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 
 import { after } from "../timers.ts";
+import { fromBase64, toBase64 } from "../base64.ts";
 
 /** The server or the URL asks for something this client does not speak. */
 export class WireUnsupportedError extends Error {
@@ -543,7 +544,7 @@ export class Scram {
 
   constructor(
     private password: string,
-    private nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18)))),
+    private nonce = toBase64(crypto.getRandomValues(new Uint8Array(18))),
     user = "*",
   ) {
     this.clientFirstBare = `n=${user},r=${this.nonce}`;
@@ -604,12 +605,4 @@ async function hmac(key: Uint8Array, text: string): Promise<Uint8Array<ArrayBuff
     ["sign"],
   );
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, encoder.encode(text)));
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
