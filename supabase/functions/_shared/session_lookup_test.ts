@@ -62,6 +62,28 @@ Deno.test("lookups arriving while queries are out go together in the next one", 
   assert.notEqual(c2, c, "callers of one token get objects of their own");
 });
 
+Deno.test("a query slow to come back does not hold the next one up", async () => {
+  const { store, queries } = recorder(["a", "b", "c"]);
+  const lookup = createSessionLookup(store, { maxInFlight: 2, overlapAfterMs: 30 });
+  const a = lookup("a");
+  const b = lookup("b");
+  await tick();
+  assert.equal(queries.length, 1, "while the first is quick to answer, the next waits for it");
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(queries.map((q) => q.tokens), [["a"], ["b"]], "then it goes out beside it");
+  const c = lookup("c");
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(queries.length, 2, "never more than maxInFlight out at once");
+  queries[1]!.release();
+  assert.equal((await b)?.user.id, "u-b", "the second answers before the stuck first");
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(queries[2]?.tokens, ["c"]);
+  queries[0]!.release();
+  queries[2]!.release();
+  assert.equal((await a)?.user.id, "u-a");
+  assert.equal((await c)?.user.id, "u-c");
+});
+
 Deno.test("batches are bounded and a failed query fails only its own callers", async () => {
   const { store, queries } = recorder(["a", "b", "c", "d"]);
   const lookup = createSessionLookup(store, { maxInFlight: 1, maxBatch: 2 });
