@@ -11,6 +11,9 @@
  * await proxy.restore();  // and back
  * await proxy.stop();
  * ```
+ *
+ * `observe` sees what clients send (a copy of each chunk, with the connection's number), for
+ * tests that check what goes over the wire.
  */
 
 export interface TcpProxy {
@@ -27,10 +30,11 @@ export interface TcpProxy {
 }
 
 export function startTcpProxy(
-  { targetHost, targetPort, port = 0 }: {
+  { targetHost, targetPort, port = 0, observe }: {
     targetHost: string;
     targetPort: number;
     port?: number;
+    observe?: (chunk: Uint8Array, connection: number) => void;
   },
 ): Promise<TcpProxy> {
   const open = new Set<Deno.Conn>();
@@ -47,12 +51,13 @@ export function startTcpProxy(
     }
   };
 
-  async function pump(from: Deno.Conn, to: Deno.Conn) {
+  async function pump(from: Deno.Conn, to: Deno.Conn, seen?: (chunk: Uint8Array) => void) {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
         const n = await from.read(buffer);
         if (n === null) break;
+        seen?.(buffer.slice(0, n));
         for (let offset = 0; offset < n;) {
           offset += await to.write(buffer.subarray(offset, n));
         }
@@ -66,7 +71,7 @@ export function startTcpProxy(
   }
 
   async function serve(client: Deno.Conn) {
-    connections++;
+    const number = ++connections;
     open.add(client);
     let upstream: Deno.Conn;
     try {
@@ -76,7 +81,8 @@ export function startTcpProxy(
     }
     if (!open.has(client)) return close(upstream);
     open.add(upstream);
-    await Promise.all([pump(client, upstream), pump(upstream, client)]);
+    const seen = observe && ((chunk: Uint8Array) => observe(chunk, number));
+    await Promise.all([pump(client, upstream, seen), pump(upstream, client)]);
   }
 
   // While cut, nothing listens: clients get "connection refused", as from a stopped server.

@@ -157,7 +157,10 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       }
     }
     const sql = await connect();
-    return await sql.unsafe(text, params).values() as unknown as SessionRow[];
+    // npm:postgres prepares tagged templates but not `unsafe` text unless asked (unprepared,
+    // each call is parsed and planned again, after a round trip to describe it): asked here,
+    // still subject to the pool's `prepare` (false behind a transaction pooler).
+    return await sql.unsafe(text, params, { prepare: true }).values() as unknown as SessionRow[];
   }
 
   const store: Store = {
