@@ -485,7 +485,8 @@ function serverError(body: Uint8Array): WireServerError {
   return new WireServerError(fields.get("C") ?? "XX000", fields.get("M") ?? "Server error");
 }
 
-function message(type: number, body: Uint8Array): Uint8Array {
+/** A protocol message: its type byte, its length (itself included), its body. */
+export function message(type: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(body.length + 5);
   out[0] = type;
   new DataView(out.buffer).setInt32(1, body.length + 4);

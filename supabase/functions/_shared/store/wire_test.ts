@@ -10,6 +10,7 @@ import { startTcpProxy } from "../../../../dev/tcp_proxy.ts";
 import { isConnectionError } from "../errors.ts";
 import {
   createWireClient,
+  message,
   Scram,
   WireServerError,
   wireSettings,
@@ -224,22 +225,13 @@ Deno.test(
   },
 );
 
-/** A backend message: type byte, length, body. */
-function be(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + 5);
-  out[0] = type;
-  new DataView(out.buffer).setInt32(1, body.length + 4);
-  out.set(body, 5);
-  return out;
-}
-
 /** An Authentication message (R) with its code and text. */
 function auth(code: number, text = ""): Uint8Array {
   const bytes = new TextEncoder().encode(text);
   const body = new Uint8Array(4 + bytes.length);
   new DataView(body.buffer).setInt32(0, code);
   body.set(bytes, 4);
-  return be(0x52, body);
+  return message(0x52, body);
 }
 
 Deno.test("a server that stops answering fails the connection after the timeout", async (t) => {
@@ -257,7 +249,7 @@ Deno.test("a server that stops answering fails the connection after the timeout"
         await conn.read(buffer); // startup
         if (behaviour === "query") {
           await conn.write(auth(0));
-          await conn.write(be(0x5a, new Uint8Array([0x49]))); // ReadyForQuery
+          await conn.write(message(0x5a, new Uint8Array([0x49]))); // ReadyForQuery
         }
         while ((await conn.read(buffer).catch(() => null)) !== null) {
           // read and never answer
@@ -303,7 +295,7 @@ Deno.test("a server that skips SCRAM's proof, or forges it, is refused", async (
       await read(); // client-final
       if (behaviour === "forge") await conn.write(auth(12, `v=${btoa("not the signature")}`));
       await conn.write(auth(0));
-      await conn.write(be(0x5a, new Uint8Array([0x49]))); // ReadyForQuery
+      await conn.write(message(0x5a, new Uint8Array([0x49]))); // ReadyForQuery
       await read().catch(() => "");
       conn.close();
     })();
