@@ -131,8 +131,8 @@ function stop(child: Deno.ChildProcess) {
   }
 }
 /**
- * Stops a function started with an isolate report and returns that peak in MB (NaN when the
- * process wrote none).
+ * Stops a function started with an isolate report and returns the peak it wrote, in MB (NaN
+ * when it wrote none).
  */
 async function stopForIsolatePeak(child: Deno.ChildProcess, report: string): Promise<number> {
   stop(child);
@@ -364,8 +364,11 @@ try {
         answered = true;
         memoryMb = Math.max(memoryMb, peakMemoryMb(child.pid));
       } finally {
-        if (report) isolateMb = await stopForIsolatePeak(child, report);
-        else {
+        if (report) {
+          // A few samples after the answer (they are 10 ms apart while a function starts).
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          isolateMb = await stopForIsolatePeak(child, report);
+        } else {
           stop(child);
           await child.status;
         }
@@ -388,7 +391,7 @@ try {
   }
   console.log(
     "(peak MB: the function process's resident memory, Deno's own ~40 MB included; isolate:\n" +
-      " peak used heap + external memory, sampled every 10 ms — what the edge runtime counts\n" +
+      " peak used heap + external memory, sampled — what the edge runtime counts\n" +
       " against a function's memory limit)",
   );
   console.log("\nRatios (session function vs stock Auth(), same run):");
