@@ -14,7 +14,13 @@
  */
 import type { Env } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { SIGNATURE_METHODS, type SignatureMethod } from "./signature.ts";
+
+/**
+ * The signature methods the bridge speaks (signature.ts): kept here, so that reading the
+ * configuration, which every function does at start, does not load the signing code.
+ */
+export type SignatureMethod = "HMAC-SHA1" | "PLAINTEXT";
+export const SIGNATURE_METHODS: readonly SignatureMethod[] = ["HMAC-SHA1", "PLAINTEXT"];
 
 /** How a service's profile becomes an Auth.js user: a preset's mapping or the generic one. */
 export type OAuth1ProfileKind = keyof typeof OAUTH1_PRESETS | "generic";

@@ -18,9 +18,7 @@
  * ```
  */
 import { toBase64 } from "../base64.ts";
-
-export type SignatureMethod = "HMAC-SHA1" | "PLAINTEXT";
-export const SIGNATURE_METHODS: readonly SignatureMethod[] = ["HMAC-SHA1", "PLAINTEXT"];
+import type { SignatureMethod } from "./config.ts";
 
 /** A request parameter, decoded; names may repeat (RFC 5849 §3.4.1.3). */
 export type Param = readonly [name: string, value: string];
