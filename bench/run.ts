@@ -41,8 +41,8 @@ interface Load {
 }
 
 /**
- * Starts a function in a process of its own. `isolateReport`: a file where the process writes,
- * when stopped, the peak of what the edge runtime counts as the function's memory.
+ * Starts a function in a process of its own. `isolateReport`: a file where the process keeps
+ * the peak of what the edge runtime counts as the function's memory.
  */
 function spawnFunction(target: Target, port: number, isolateReport?: string) {
   return new Deno.Command(deno, {
@@ -131,12 +131,13 @@ function stop(child: Deno.ChildProcess) {
   }
 }
 /**
- * Stops a function started with an isolate report and returns the peak it wrote, in MB (NaN
- * when it wrote none).
+ * Stops a function and waits for it; with its isolate report, returns the peak it wrote in MB
+ * (NaN without a report, or when it wrote none).
  */
-async function stopForIsolatePeak(child: Deno.ChildProcess, report: string): Promise<number> {
+async function stopFunction(child: Deno.ChildProcess, report?: string): Promise<number> {
   stop(child);
   await child.status;
+  if (!report) return NaN;
   try {
     return JSON.parse(Deno.readTextFileSync(report)).peakIsolateBytes / 1048576;
   } catch {
@@ -151,7 +152,8 @@ async function measure(target: Target, headerSets: Headers[]) {
   const report = Deno.makeTempFileSync({ prefix: "bench-isolate-" });
   const child = spawnFunction(target, port, report);
   const url = `http://127.0.0.1:${port}${target.path}`;
-  let stopped = false;
+  let measured;
+  let isolateMb = NaN;
   try {
     const coldMs = await untilAnswered(url, headerSets[0]!);
     // Check the answers are real sessions, each connection's its own, before timing them.
@@ -168,13 +170,11 @@ async function measure(target: Target, headerSets: Headers[]) {
     const result = await load(url, headerSets, DURATION);
     // CPU time per answer barely depends on what else the machine is doing, unlike req/s.
     const cpuUs = (cpuSeconds(child.pid) - cpuBefore) * 1e6 / result.requests;
-    const memoryMb = peakMemoryMb(child.pid);
-    stopped = true;
-    const isolateMb = await stopForIsolatePeak(child, report);
-    return { ...result, coldMs, cpuUs, memoryMb, isolateMb };
+    measured = { ...result, coldMs, cpuUs, memoryMb: peakMemoryMb(child.pid) };
   } finally {
-    if (!stopped) await stopForIsolatePeak(child, report);
+    isolateMb = await stopFunction(child, report);
   }
+  return { ...measured, isolateMb };
 }
 
 /**
@@ -190,8 +190,7 @@ async function coldStarts(targets: Target[], headers: Record<string, string>, ru
       try {
         times[t]!.push(await untilAnswered(`http://127.0.0.1:${port}${target.path}`, headers));
       } finally {
-        stop(child);
-        await child.status;
+        await stopFunction(child);
       }
     }
   }
@@ -364,14 +363,10 @@ try {
         answered = true;
         memoryMb = Math.max(memoryMb, peakMemoryMb(child.pid));
       } finally {
-        if (report) {
-          // A few samples after the answer (they are 10 ms apart while a function starts).
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          isolateMb = await stopForIsolatePeak(child, report);
-        } else {
-          stop(child);
-          await child.status;
-        }
+        // The report run waits for a few samples after the answer (10 ms apart at start).
+        if (report) await new Promise((resolve) => setTimeout(resolve, 50));
+        const peak = await stopFunction(child, report);
+        if (report) isolateMb = peak;
       }
     }
     everyFunction.push({ name, coldMs: cold.sort((a, b) => a - b)[2]!, memoryMb, isolateMb });
@@ -390,7 +385,7 @@ try {
     );
   }
   console.log(
-    "(peak MB: the function process's resident memory, Deno's own ~40 MB included; isolate:\n" +
+    "(peak MB: the function process's resident memory, Deno's own ~45 MB included; isolate:\n" +
       " peak used heap + external memory, sampled — what the edge runtime counts\n" +
       " against a function's memory limit)",
   );

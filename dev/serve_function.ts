@@ -5,8 +5,8 @@
  *
  * Usage: `deno run -A dev/serve_function.ts <path to index.ts> <port>`
  *
- * With `SERVE_FUNCTION_ISOLATE_REPORT=<file>`, it also samples every 10 ms what the Supabase
- * edge runtime counts against a function's memory limit — the isolate's used heap plus its
+ * With `SERVE_FUNCTION_ISOLATE_REPORT=<file>`, it also samples what the Supabase edge runtime
+ * counts against a function's memory limit — the isolate's used heap plus its
  * external memory (edge-runtime `MemCheck::check`), not the process's resident memory — and
  * keeps the peak (bytes, JSON) in that file. Samples are 10 ms apart for the first second, then
  * 100 ms: a peak between two is missed, so under load the figure is a close lower bound (the
