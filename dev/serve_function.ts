@@ -1,7 +1,8 @@
 /**
  * Runs one function's real entry point (`supabase/functions/<name>/index.ts`) in a process
  * of its own, listening on a given port — one isolate per function, as the edge runtime
- * runs them. Used by the benchmark to measure each function alone.
+ * runs them. Used by the benchmark to measure each function alone (it starts this with the
+ * V8 heap sizes the edge runtime gives a function: `EDGE_RUNTIME_HEAP` in bench/run.ts).
  *
  * Usage: `deno run -A dev/serve_function.ts <path to index.ts> <port>`
  *
