@@ -151,8 +151,8 @@ interface DerivedKey {
  * The common case — a token this deployment made with its newest secret — is opened here,
  * with WebCrypto. Anything else (rotated secrets, legacy A256GCM) goes through `jose`, as
  * Auth.js does. (`node:crypto`'s synchronous HMAC and AES opened tokens at the same CPU cost
- * per token here but ~20% fewer per second — WebCrypto's run beside the isolate's thread — and
- * loading Node compatibility added ~38 MB to the process.)
+ * per token here but ~20% fewer per second — WebCrypto's work runs beside the isolate's thread —
+ * and loading Node compatibility added ~38 MB to the process.)
  */
 export function createSessionCodec(
   secrets: readonly string[],
