@@ -106,3 +106,45 @@ Deno.test("a function's real entry point serves requests (as `supabase functions
     for (const k of Object.keys(env)) Deno.env.delete(k);
   }
 });
+
+Deno.test("the session function starts without loading or resolving any npm package", async () => {
+  // `deno info` lists what a module imports, statically or not; type-only imports carry no
+  // `code`. What loads at start is the static graph; a dynamic import of a bare npm
+  // specifier in it is resolved at start too (measured ~0.45 ms of a cold start), so npm
+  // code is reached only through relative dynamic imports (e.g. `session_jose.ts`).
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "supabase/functions/session/index.ts"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  interface Dependency {
+    specifier: string;
+    code?: { specifier: string };
+    isDynamic?: boolean;
+  }
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: { specifier: string; dependencies?: Dependency[] }[];
+  };
+  const modules = new Map(info.modules.map((m) => [m.specifier, m]));
+  const isNpm = (specifier: string) =>
+    specifier.startsWith("npm:") || specifier.includes("/node_modules/");
+  const loaded = new Set<string>();
+  const visit = (specifier: string) => {
+    if (loaded.has(specifier)) return;
+    loaded.add(specifier);
+    for (const dependency of modules.get(specifier)?.dependencies ?? []) {
+      const target = dependency.code?.specifier;
+      if (!target) continue;
+      assert.ok(
+        !isNpm(target),
+        `${specifier} imports ${dependency.specifier}${dependency.isDynamic ? " (dynamic)" : ""}`,
+      );
+      if (!dependency.isDynamic) visit(target);
+    }
+  };
+  visit(info.roots[0]!);
+  assert.ok(loaded.size >= 10, `the session function's static graph (${loaded.size} modules)`);
+});

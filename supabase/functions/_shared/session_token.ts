@@ -203,7 +203,7 @@ export function createSessionCodec(
       return parseCompact(token, newest.kid) !== undefined;
     },
     async encode(payload, maxAgeSeconds) {
-      const { EncryptJWT } = await import("jose");
+      const { EncryptJWT } = await import("./session_jose.ts");
       const { key, kid } = await derived(secrets[0]!, ENC);
       const now = Math.floor(Date.now() / 1000);
       return await new EncryptJWT(payload)
@@ -223,7 +223,7 @@ export function createSessionCodec(
       const plain = await openWebCrypto(parsed, newest);
       return plain ? validatePayload(plain) : null;
     }
-    const { jwtDecrypt } = await import("jose");
+    const { jwtDecrypt } = await import("./session_jose.ts");
     try {
       const { payload } = await jwtDecrypt(token, async ({ kid, enc }) => {
         if (!enc || !(enc in KEY_LENGTH)) throw new Error("unsupported enc");
