@@ -148,7 +148,8 @@ export function createHandler(
         `Missing provider: use /${group}/<provider>`,
       );
     }
-    const callbackUrl = url.searchParams.get("callbackUrl");
+    // No query, no callbackUrl: the first `searchParams` of an isolate costs ~0.2 ms.
+    const callbackUrl = url.search ? url.searchParams.get("callbackUrl") : null;
     if (callbackUrl) {
       if (!isHttpUrl(callbackUrl, url.origin)) {
         // Auth.js answers this with a 500 "configuration" error.
