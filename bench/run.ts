@@ -64,21 +64,29 @@ function spawnFunction(target: Target, port: number, isolateReport?: string) {
       NO_COLOR: "1",
       ...(isolateReport ? { SERVE_FUNCTION_ISOLATE_REPORT: isolateReport } : {}),
     },
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
 }
 
 /**
- * Milliseconds until `url` answers: with a 2xx, or with any status below 500 when `anyAnswer`
- * (a function asked a plain GET it does not serve still answers, e.g. 404 or 405).
+ * Milliseconds from now (call it as the function's process starts) until `url` answers: with a
+ * 2xx, or with any status below 500 when `anyAnswer` (a function asked a plain GET it does not
+ * serve still answers, e.g. 404 or 405). The first request goes out as soon as the function
+ * says it is listening (dev/serve_function.ts), as a waiting request reaches a function the
+ * edge runtime has just started: polling every few ms would add up to a poll's wait to every
+ * start, hello world's included, and flatter the ratio between them.
  */
 async function untilAnswered(
+  child: Deno.ChildProcess,
   url: string,
   headers: HeadersInit,
   { timeoutMs = 30_000, anyAnswer = false } = {},
 ) {
   const start = performance.now();
+  const reader = child.stdout.getReader();
+  await reader.read(); // "listening", or the end of a process that stopped
+  reader.releaseLock();
   for (;;) {
     try {
       const response = await fetch(url, { headers });
@@ -148,13 +156,20 @@ function stop(child: Deno.ChildProcess) {
 async function stopFunction(child: Deno.ChildProcess, report?: string): Promise<number> {
   stop(child);
   await child.status;
+  await child.stdout.cancel();
   if (!report) return NaN;
   try {
     return JSON.parse(Deno.readTextFileSync(report)).peakIsolateBytes / 1048576;
   } catch {
     return NaN;
   } finally {
-    Deno.removeSync(report, { recursive: true });
+    for (const file of [report, `${report}.part`]) {
+      try {
+        Deno.removeSync(file);
+      } catch {
+        // not there (a `.part` is renamed away as soon as it is written)
+      }
+    }
   }
 }
 
@@ -166,7 +181,7 @@ async function measure(target: Target, headerSets: Headers[]) {
   let measured;
   let isolateMb = NaN;
   try {
-    const coldMs = await untilAnswered(url, headerSets[0]!);
+    const coldMs = await untilAnswered(child, url, headerSets[0]!);
     // Check the answers are real sessions, each connection's its own, before timing them.
     if (target.path.endsWith("/session")) {
       for (const [i, headers] of headerSets.entries()) {
@@ -199,7 +214,9 @@ async function coldStarts(targets: Target[], headers: Record<string, string>, ru
       const port = freePort();
       const child = spawnFunction(target, port);
       try {
-        times[t]!.push(await untilAnswered(`http://127.0.0.1:${port}${target.path}`, headers));
+        times[t]!.push(
+          await untilAnswered(child, `http://127.0.0.1:${port}${target.path}`, headers),
+        );
       } finally {
         await stopFunction(child);
       }
@@ -367,7 +384,7 @@ try {
           throw new Error(`${name} did not start: ${why.split("\n").find((l) => l.trim())}`);
         });
         const ms = await Promise.race([
-          untilAnswered(`http://127.0.0.1:${port}/${name}`, signedIn, { anyAnswer: true }),
+          untilAnswered(child, `http://127.0.0.1:${port}/${name}`, signedIn, { anyAnswer: true }),
           exited,
         ]);
         if (!report) cold.push(ms);

@@ -4,7 +4,8 @@
  * runs them. Used by the benchmark to measure each function alone (it starts this with the
  * V8 heap sizes the edge runtime gives a function: `EDGE_RUNTIME_HEAP` in bench/run.ts).
  *
- * Usage: `deno run -A dev/serve_function.ts <path to index.ts> <port>`
+ * Usage: `deno run -A dev/serve_function.ts <path to index.ts> <port>` (prints `listening`
+ * once the port is open)
  *
  * With `SERVE_FUNCTION_ISOLATE_REPORT=<file>`, it also samples what the Supabase edge runtime
  * counts against a function's memory limit — the isolate's used heap plus its
@@ -19,10 +20,14 @@ if (!entry || !port) {
   Deno.exit(2);
 }
 const serve = Deno.serve;
+const LISTENING = new Uint8Array([...("listening\n")].map((c) => c.charCodeAt(0)));
 // deno-lint-ignore no-explicit-any
 (Deno as any).serve = (...args: unknown[]) => {
   const handler = args.find((a) => typeof a === "function") as Deno.ServeHandler;
-  return serve({ hostname: "127.0.0.1", port: Number(port), onListen: () => {} }, handler);
+  // "listening" on stdout: the bench sends its first request the moment the port is open,
+  // rather than polling for it (a poll's wait would be counted as start-up time).
+  const onListen = () => Deno.stdout.writeSync(LISTENING);
+  return serve({ hostname: "127.0.0.1", port: Number(port), onListen }, handler);
 };
 const report = Deno.env.get("SERVE_FUNCTION_ISOLATE_REPORT");
 if (report) {
@@ -36,7 +41,9 @@ if (report) {
     peak = Math.max(peak, heapUsed + external);
     const now = performance.now();
     if (peak > written && (now < 1000 || now - writtenAt >= 250)) {
-      Deno.writeTextFileSync(report, JSON.stringify({ peakIsolateBytes: peak }));
+      // Written whole, then renamed: a process stopped mid-write leaves the last peak readable.
+      Deno.writeTextFileSync(`${report}.part`, JSON.stringify({ peakIsolateBytes: peak }));
+      Deno.renameSync(`${report}.part`, report);
       written = peak;
       writtenAt = now;
     }
