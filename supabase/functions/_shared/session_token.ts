@@ -118,10 +118,10 @@ export async function forBearer(
   const out = new Headers(response.headers);
   out.delete("Set-Cookie");
   if (session && response.status === 200) {
-    const session = await response.json();
-    if (session && renewed) session.sessionToken = renewed;
+    const body = await response.json();
+    if (body && renewed) body.sessionToken = renewed;
     out.delete("Content-Length");
-    return Response.json(session, { status: 200, headers: out });
+    return Response.json(body, { status: 200, headers: out });
   }
   return new Response(response.body, { status: response.status, headers: out });
 }
