@@ -214,9 +214,47 @@ export interface AppConfig {
 const MIN_SECRET_LENGTH = 32;
 
 /**
- * Validates the environment; throws a `ConfigError` naming the first bad variable.
+ * The settings only sign-in and the other features read; the session check never does.
+ * Together they take as long to validate as everything else (two thirds of a millisecond):
+ * a cold `session` function is answering its first check by then.
  */
-export function loadConfig(env: Env): AppConfig {
+const FEATURE_SECTIONS = [
+  "accessToken",
+  "email",
+  "mfaIssuer",
+  "passkeys",
+  "oauthProviders",
+  "oauth1Providers",
+  "pages",
+  "rateLimits",
+] as const satisfies readonly (keyof AppConfig)[];
+
+type FeatureSettings = Pick<AppConfig, typeof FEATURE_SECTIONS[number]>;
+
+/**
+ * Validates the environment; throws a `ConfigError` naming the first bad variable.
+ *
+ * `deferFeatures` (the `session` function): the sections in `FEATURE_SECTIONS` are validated
+ * on their first read instead, all together, and that read throws the `ConfigError` where
+ * one of them is bad. Everything the session check reads is still validated here.
+ */
+export function loadConfig(env: Env, { deferFeatures = false } = {}): AppConfig {
+  const core = readCore(env);
+  if (!deferFeatures) return { ...core, ...readFeatures(env, core) };
+  let features: FeatureSettings | undefined;
+  const config = core as AppConfig;
+  for (const key of FEATURE_SECTIONS) {
+    Object.defineProperty(config, key, {
+      enumerable: true,
+      get: () => (features ??= readFeatures(env, core))[key],
+    });
+  }
+  return config;
+}
+
+type CoreSettings = Omit<AppConfig, keyof FeatureSettings>;
+
+function readCore(env: Env): CoreSettings {
   const secrets = readSecrets(env);
   const publicUrl = readPublicUrl(env);
   const basePath = publicUrl.pathname.replace(/\/+$/, "");
@@ -273,15 +311,9 @@ export function loadConfig(env: Env): AppConfig {
     fallback: 3,
   });
   const storeDriver = oneOf("AUTH_STORE", env.AUTH_STORE, ["sql", "rest"] as const, "sql");
-  const email = readEmail(env);
   const password =
     oneOf("AUTH_PASSWORD", env.AUTH_PASSWORD, ["true", "false"] as const, "false") ===
       "true";
-  if (password && !email) {
-    throw new ConfigError(
-      "Cannot start: AUTH_PASSWORD needs an email transport (AUTH_EMAIL_SERVER or AUTH_RESEND_KEY, AUTH_POSTMARK_KEY, AUTH_SENDGRID_KEY) to send verification and reset mail",
-    );
-  }
   if (password && sessionStrategy === "database") {
     // Auth.js's Credentials provider always issues a JWT cookie, which database sessions ignore.
     throw new ConfigError(
@@ -299,13 +331,11 @@ export function loadConfig(env: Env): AppConfig {
       'Cannot start: AUTH_MFA needs AUTH_STORE="sql" (the second factor\'s tables are not exposed through the Data API)',
     );
   }
-  const mfaIssuer = readMfaIssuer(env, publicUrl);
   const databaseTimeoutMs = integer("AUTH_DB_TIMEOUT_MS", env.AUTH_DB_TIMEOUT_MS, {
     min: 100,
     max: 120_000,
     fallback: 10_000,
   });
-  const oauth1Providers = readOAuth1Providers(env.AUTH_OAUTH1_PROVIDERS, env);
   return {
     secrets,
     publicUrl,
@@ -321,16 +351,8 @@ export function loadConfig(env: Env): AppConfig {
     databasePoolSize,
     storeDriver,
     rest: storeDriver === "rest" ? readRest(env) : undefined,
-    accessToken: readAccessToken(env, publicUrl),
-    email,
     password,
     mfa,
-    mfaIssuer,
-    // An id listed in AUTH_OAUTH1_PROVIDERS (twitter) is that service, not the OAuth 2 built-in.
-    oauthProviders: readOAuthProviders(env, new Set(oauth1Providers.map((p) => p.id))),
-    oauth1Providers,
-    passkeys: readPasskeys(env, publicUrl, allowedOrigins),
-    pages: readPages(env, allowedOrigins),
     databaseTimeoutMs,
     databaseLightClient: oneOf(
       "AUTH_DB_LIGHT_CLIENT",
@@ -338,7 +360,6 @@ export function loadConfig(env: Env): AppConfig {
       ["true", "false"] as const,
       "true",
     ) === "true",
-    rateLimits: readRateLimits(env),
     clientIpHeader: readClientIpHeader(env),
     debug: env.AUTH_DEBUG === "true",
     fastSession: oneOf(
@@ -353,6 +374,28 @@ export function loadConfig(env: Env): AppConfig {
       fallback: 1000,
     }),
     env,
+  };
+}
+
+function readFeatures(env: Env, core: CoreSettings): FeatureSettings {
+  const email = readEmail(env);
+  if (core.password && !email) {
+    throw new ConfigError(
+      "Cannot start: AUTH_PASSWORD needs an email transport (AUTH_EMAIL_SERVER or AUTH_RESEND_KEY, AUTH_POSTMARK_KEY, AUTH_SENDGRID_KEY) to send verification and reset mail",
+    );
+  }
+  const { publicUrl, allowedOrigins } = core;
+  const oauth1Providers = readOAuth1Providers(env.AUTH_OAUTH1_PROVIDERS, env);
+  return {
+    accessToken: readAccessToken(env, publicUrl),
+    email,
+    mfaIssuer: readMfaIssuer(env, publicUrl),
+    // An id listed in AUTH_OAUTH1_PROVIDERS (twitter) is that service, not the OAuth 2 built-in.
+    oauthProviders: readOAuthProviders(env, new Set(oauth1Providers.map((p) => p.id))),
+    oauth1Providers,
+    passkeys: readPasskeys(env, publicUrl, allowedOrigins),
+    pages: readPages(env, allowedOrigins),
+    rateLimits: readRateLimits(env),
   };
 }
 

@@ -287,3 +287,36 @@ Deno.test("loadConfig() reads rate limits: defaults, overrides, off, and refuses
   }
   assertConfigError({ ...base, AUTH_CLIENT_IP_HEADER: "x forwarded" }, /AUTH_CLIENT_IP_HEADER/);
 });
+
+Deno.test("loadConfig() with deferFeatures: sign-in settings are checked on first read", () => {
+  const env = {
+    ...base,
+    AUTH_ALLOWED_ORIGINS: "https://app.example.com",
+    AUTH_GITHUB_ID: "gh-id",
+    AUTH_GITHUB_SECRET: "gh-secret",
+    AUTH_PAGES_SIGNIN: "https://app.example.com/login",
+    AUTH_RATE_LIMIT_MFA_USER: "3/60",
+  };
+  // Every section the same as when read at once.
+  assert.deepEqual({ ...loadConfig(env, { deferFeatures: true }) }, loadConfig(env));
+
+  // A bad sign-in setting: loading succeeds; every read of a sign-in section throws the
+  // error loading all at once gives.
+  const bad = { ...base, AUTH_GITHUB_ID: "gh-id" };
+  const deferred = loadConfig(bad, { deferFeatures: true });
+  assert.equal(deferred.sessionStrategy, "jwt");
+  for (const read of [() => deferred.oauthProviders, () => deferred.pages]) {
+    assert.throws(read, (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /AUTH_GITHUB_SECRET is missing/);
+      return true;
+    });
+  }
+  assertConfigError(bad, /AUTH_GITHUB_SECRET is missing/);
+
+  // What the session check reads is still checked when loading.
+  assert.throws(
+    () => loadConfig({ ...bad, AUTH_SESSION_MAX_AGE: "soon" }, { deferFeatures: true }),
+    /AUTH_SESSION_MAX_AGE/,
+  );
+});

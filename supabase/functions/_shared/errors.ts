@@ -23,7 +23,10 @@ export class HttpError extends Error {
   readonly headers: Headers;
 }
 
-/** Configuration that cannot work: raised once, when a function starts. */
+/**
+ * Configuration that cannot work: raised when a function starts, or (the `session`
+ * function's sign-in settings) when a request first needs the bad setting.
+ */
 export class ConfigError extends Error {
   override name = "ConfigError";
   readonly code = "invalid_configuration";
@@ -67,6 +70,15 @@ export function errorResponse(
       status: error.status,
       headers,
     });
+  }
+  if (error instanceof ConfigError) {
+    // The variable's name is for the operator's log, not for every client.
+    log(describe(error));
+    const body: ErrorBody = {
+      error: error.code,
+      message: "This function's configuration is invalid: its log names the variable",
+    };
+    return Response.json(body, { status: 500 });
   }
   if (isConnectionError(error)) {
     return errorResponse(

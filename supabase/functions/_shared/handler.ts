@@ -72,14 +72,17 @@ export interface HandlerDeps {
 
 /**
  * Creates the handler for one function. Configuration is validated here, once: a function
- * with a missing or weak secret refuses to start with a message naming the variable.
+ * with a missing or weak secret refuses to start with a message naming the variable. The
+ * `session` function leaves the sign-in settings (providers, email, pages, …) to the first
+ * request that needs Auth.js (`loadConfig`'s `deferFeatures`): its usual request never does.
  */
 export function createHandler(
   group: FunctionGroup,
   deps: HandlerDeps = {},
 ): (req: Request) => Promise<Response> {
   const spec: GroupSpec = FUNCTION_GROUPS[group];
-  const config = deps.config ?? loadConfig(deps.env ?? Deno.env.toObject());
+  const config = deps.config ??
+    loadConfig(deps.env ?? Deno.env.toObject(), { deferFeatures: group === "session" });
   const store = deps.store ?? createStore(config);
   const log = deps.log ?? ((line: string) => console.error(line));
   const fastSession = group === "session" && config.fastSession
