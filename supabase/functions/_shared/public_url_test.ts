@@ -30,6 +30,22 @@ Deno.test("toPublicUrl() works with a root base path (custom domain)", () => {
   assert.equal(url.href, "https://auth.example.com/csrf");
 });
 
+Deno.test("toPublicUrl() keeps the public origin whatever the path looks like", () => {
+  for (const root of [PUBLIC, new URL("https://auth.example.com")]) {
+    for (const path of ["//evil.example/x", "/\\evil.example/x", "/a/%2e%2e/b", "/@evil.example"]) {
+      const url = toPublicUrl(new URL(`http://kong:8000${path}?q=%2F#frag`), root);
+      assert.equal(url.origin, root.origin, path);
+      assert.equal(url.search, "?q=%2F");
+      assert.equal(url.hash, "");
+    }
+  }
+  assert.equal(
+    toPublicUrl(new URL("http://kong:8000//evil.example/x"), new URL("https://auth.example.com"))
+      .href,
+    "https://auth.example.com//evil.example/x",
+  );
+});
+
 Deno.test("actionSegments() splits action and provider", () => {
   assert.deepEqual(
     actionSegments(
