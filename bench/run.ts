@@ -357,13 +357,23 @@ try {
     AUTH_EMAIL_SERVER: "smtp://127.0.0.1:2525",
     AUTH_EMAIL_FROM: "Bench <bench@example.com>",
   };
-  const everyFunction: { name: string; coldMs: number; memoryMb: number; isolateMb: number }[] = [];
+  const everyFunction: {
+    name: string;
+    coldMs: number;
+    helloMs: number;
+    memoryMb: number;
+    isolateMb: number;
+  }[] = [];
   for (const name of names) {
     const cold: number[] = [];
+    const helloCold: number[] = [];
     let memoryMb = 0;
     let isolateMb = 0;
-    // Five timed starts, then one more that samples the isolate (sampling is not free at start).
+    // Five timed starts, each right after a hello world's (so the ratio compares starts made at
+    // the same moments, as above), then one more that samples the isolate (sampling is not free
+    // at start).
     for (let i = 0; i < 6; i++) {
+      if (i < 5) helloCold.push((await coldStarts([hello], signedIn, 1))[0]!);
       const port = freePort();
       const report = i === 5 ? Deno.makeTempFileSync({ prefix: "bench-isolate-" }) : undefined;
       const child = spawnFunction(
@@ -397,7 +407,14 @@ try {
         if (report) isolateMb = peak;
       }
     }
-    everyFunction.push({ name, coldMs: cold.sort((a, b) => a - b)[2]!, memoryMb, isolateMb });
+    const median = (list: number[]) => list.sort((a, b) => a - b)[2]!;
+    everyFunction.push({
+      name,
+      coldMs: median(cold),
+      helloMs: median(helloCold),
+      memoryMb,
+      isolateMb,
+    });
   }
 
   console.log(
@@ -425,12 +442,12 @@ try {
     } ms, session ${coldSession.toFixed(0)} ms (${(coldSession / coldHello).toFixed(2)}x hello)`,
   );
   console.log(
-    "\nEvery function: cold start (median of 5), peak process memory and peak isolate memory" +
-      " after its first answer",
+    "\nEvery function: cold start (median of 5, each after a hello world's start), peak process" +
+      " memory and peak isolate memory after its first answer",
   );
   for (const f of everyFunction) {
     console.log(
-      `  ${f.name.padEnd(20)}${fmt(f.coldMs)} ms${fmt(f.coldMs / coldHello, 2)}x hello${
+      `  ${f.name.padEnd(20)}${fmt(f.coldMs)} ms${fmt(f.coldMs / f.helloMs, 2)}x hello${
         fmt(f.memoryMb, 1)
       } MB${fmt(f.isolateMb, 1)} MB isolate`,
     );
