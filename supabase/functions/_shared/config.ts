@@ -215,8 +215,8 @@ const MIN_SECRET_LENGTH = 32;
 
 /**
  * The settings only sign-in and the other features read; the session check never does.
- * Together they take as long to validate as everything else (two thirds of a millisecond):
- * a cold `session` function is answering its first check by then.
+ * Validating them took ~0.65 ms of every cold start of the `session` function (whose whole
+ * start, first answer included, takes ~7 ms more than a hello world's).
  */
 const FEATURE_SECTIONS = [
   "accessToken",
